@@ -1,0 +1,118 @@
+"""One registry of every setting: name, default, environment variable and help.
+
+`--help`, `docs/operations.md` and the running service all read this table, so they cannot
+disagree. A value comes from the command line, else the environment, else the default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SETTINGS", "Setting", "Settings", "settings_markdown"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: int | str | None
+    help: str
+    type: type = int
+
+    @property
+    def env(self) -> str:
+        return f"RAWEXPORT_{self.name.upper()}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "./data", "Directory of the metadata database, events and reports.", str),
+    Setting(
+        "database_url",
+        None,
+        "SQLAlchemy URL of the metadata and job database "
+        "(default: sqlite:///DATA_DIR/meta.sqlite3; postgresql+psycopg://... to share it).",
+        str,
+    ),
+    Setting(
+        "store_url", None, "Event store URL (default: chdb:///DATA_DIR/events).", str
+    ),
+    Setting("public_url", None, "Base of the report `url` in getprogress (default: from the request).", str),
+    Setting("workers", 2, "Export worker threads inside `rawexport serve`."),
+    Setting("jobs_per_day_space", 100, "Accepted jobs per UTC day per space."),
+    Setting("jobs_per_day_user", 50, "Accepted jobs per UTC day per user."),
+    Setting("max_concurrent_jobs", 5, "Pending plus running jobs per user."),
+    Setting("min_job_interval_s", 5, "Minimum seconds between a user's accepted jobs."),
+    Setting("report_ttl_s", 86400, "Report lifetime in seconds from the end of the job."),
+    Setting("max_downloads", 10, "Downloads per report (ranged resumes not counted)."),
+    Setting("retention_days", 90, "How far back start_date and end_date may lie, in days."),
+    Setting("heartbeat_s", 5, "Seconds between a running job's heartbeats."),
+    Setting("stale_after_s", 30, "A running job without a heartbeat for this long is re-queued."),
+    Setting("sweep_interval_s", 60, "Seconds between sweeps that delete expired reports."),
+    Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
+    Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    store_url: str | None = None
+    public_url: str | None = None
+    workers: int = 2
+    jobs_per_day_space: int = 100
+    jobs_per_day_user: int = 50
+    max_concurrent_jobs: int = 5
+    min_job_interval_s: int = 5
+    report_ttl_s: int = 86400
+    max_downloads: int = 10
+    retention_days: int = 90
+    heartbeat_s: int = 5
+    stale_after_s: int = 30
+    sweep_interval_s: int = 60
+    max_body_bytes: int = 1 << 20
+    max_ingest_bytes: int = 1 << 30
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Settings from `overrides` (None values ignored), else `env`, else the defaults."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for s in SETTINGS:
+            raw = (overrides or {}).get(s.name)
+            if raw is None:
+                raw = env.get(s.env) or None
+            if raw is None:
+                continue
+            try:
+                values[s.name] = s.type(raw)
+            except ValueError:
+                raise ValueError(f"{s.env}: expected {s.type.__name__}, got {raw!r}") from None
+        if "data_dir" in values:
+            values["data_dir"] = Path(str(values["data_dir"]))
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def metadata_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'meta.sqlite3'}"
+
+    @property
+    def events_url(self) -> str:
+        return self.store_url or f"chdb://{self.data_dir.resolve() / 'events'}"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+
+def settings_markdown() -> str:
+    """The settings table of docs/operations.md."""
+    rows = ["| setting | variable | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = "" if s.default is None else f"`{s.default}`"
+        rows.append(f"| `{s.name}` | `{s.env}` | {default} | {s.help} |")
+    return "\n".join(rows) + "\n"
