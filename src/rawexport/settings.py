@@ -38,7 +38,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "store_url", None, "Event store URL (default: chdb:///DATA_DIR/events).", str
     ),
-    Setting("public_url", None, "Base of the report `url` in getprogress (default: from the request).", str),
+    Setting(
+        "public_url",
+        None,
+        "Base of the report `url` in getprogress (default: from the request).",
+        str,
+    ),
     Setting("workers", 2, "Export worker threads inside `rawexport serve`."),
     Setting("jobs_per_day_space", 100, "Accepted jobs per UTC day per space."),
     Setting("jobs_per_day_user", 50, "Accepted jobs per UTC day per user."),
@@ -116,3 +121,7 @@ def settings_markdown() -> str:
         default = "" if s.default is None else f"`{s.default}`"
         rows.append(f"| `{s.name}` | `{s.env}` | {default} | {s.help} |")
     return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

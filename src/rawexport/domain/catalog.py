@@ -8,7 +8,7 @@ Column names are the published report column names, used verbatim as ClickHouse 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "BASIC_EVENTS",
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How a column is stored, loaded and validated."""
 
     INT = "Int64"

@@ -1,0 +1,148 @@
+"""`rawexport serve` and the operator CLI as a benchmark drives them, and a memory sampler."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+import psutil
+
+__all__ = ["BenchServer", "RssSampler", "cli"]
+
+RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
+_POLL_S = 0.05
+
+
+def cli(data_dir: Path, *args: str) -> dict[str, Any]:
+    """`rawexport ARGS --data-dir D --json`, its JSON output."""
+    done = subprocess.run(
+        [*RAWEXPORT, *args, "--data-dir", str(data_dir), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"rawexport {' '.join(args)} failed:\n{done.stderr}")
+    parsed: dict[str, Any] = json.loads(done.stdout)
+    return parsed
+
+
+class RssSampler:
+    """The peak resident memory of a process and its children, sampled every 10 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.peak = 0
+
+    @staticmethod
+    def rss_of(pid: int) -> int:
+        process = psutil.Process(pid)
+        return int(sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]))
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, self.rss_of(self._process.pid))
+
+    def __enter__(self) -> RssSampler:
+        self.peak = self.rss_of(self._process.pid)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss_of(self._process.pid))
+
+
+class BenchServer:
+    """`rawexport serve` on a free loopback port for the length of a `with` block."""
+
+    def __init__(self, data_dir: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = (data_dir / "server.log").open("ab")
+        self._process = subprocess.Popen(
+            [
+                *RAWEXPORT,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.pid = self._process.pid
+        self._client = httpx.Client(base_url=self.url, timeout=60)
+
+    def __enter__(self) -> BenchServer:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise SystemExit(f"rawexport serve exited; see {self._log.name}")
+            try:
+                if self._client.get("/healthz").status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(_POLL_S)
+        raise SystemExit("rawexport serve did not become healthy within 60 s")
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._client.close()
+        self._process.terminate()
+        self._process.wait(timeout=60)
+        self._log.close()
+
+    def rss(self) -> int:
+        return RssSampler.rss_of(self.pid)
+
+    def run_job(self, token: str, app_id: str, start: int, end: int, events: list[str]) -> str:
+        """setjob, then getprogress every 50 ms until complete; the report's URL."""
+        body = {
+            "user_token": token,
+            "app_id": app_id,
+            "start_date": start,
+            "end_date": end,
+            "events": events,
+        }
+        job = self._api("setjob", body)
+        while True:
+            progress = self._api("getprogress", {"user_token": token, "job_id": job})
+            if progress["status"] == "complete":
+                return str(progress["result"]["url"])
+            time.sleep(_POLL_S)
+
+    def download(self, url: str, target: Path) -> int:
+        with self._client.stream("GET", url) as response, target.open("wb") as out:
+            response.raise_for_status()
+            for chunk in response.iter_bytes(1 << 20):
+                out.write(chunk)
+        return target.stat().st_size
+
+    def _api(self, endpoint: str, body: dict[str, Any]) -> Any:
+        answer = self._client.post(f"/api/v1/rawexport/{endpoint}", content=json.dumps(body))
+        parsed = answer.json()
+        if "errors" in parsed:
+            raise SystemExit(f"{endpoint} failed: {parsed}")
+        return parsed["data"]

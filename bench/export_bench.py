@@ -1,0 +1,215 @@
+"""Export benchmark: one job of N rows over three tables, through the real server.
+
+    .venv/bin/python bench/export_bench.py [--rows N ...] [--events E,E,E] [--direct]
+
+For each N (default 5,000,000, split over gs, ip and a custom event unless --events says
+otherwise) the rows of a fresh app are loaded with `rawexport load`, then `rawexport serve` runs
+on a free loopback port and the job goes setjob -> getprogress every 50 ms -> download, while
+psutil samples the server's memory. Then, in this process, on the same rows and in the same run:
+  * baseline: each file's rows fetched into Python and written with the `csv` module into a
+    `zipfile.ZipFile(ZIP_DEFLATED)` at its default level;
+  * copy+zip: chDB writes each file INTO OUTFILE a plain file, then the files are zipped with the
+    engine's own ISA-L writer (the engine's work, without overlapping the two steps).
+`--direct` calls run_export in this process instead of going through the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from bench_server import BenchServer, RssSampler, cli
+from export_data import CUSTOM_EVENT, EVENT_MAKERS, write_bench_files
+
+from rawexport.domain.catalog import standard_event
+from rawexport.domain.jobspec import EventSelection, JobSpec
+from rawexport.export.engine import plan_report, run_export
+from rawexport.export.params import QueryParams
+from rawexport.export.zipstream import ZipMember, write_zip
+from rawexport.settings import Settings
+from rawexport.store import EventStore, ensure_schema, open_store
+from rawexport.store.loading import load_file
+
+DAY_S = 86_400
+MB = 1 << 20
+
+
+@dataclass
+class Measured:
+    rows: int
+    engine_s: float
+    peak_rss: int
+    idle_rss: int
+    zip_bytes: int
+    download_s: float = 0.0
+    baseline_s: float = 0.0
+    copy_s: float = 0.0
+
+
+def _spec(app_id: str, start: int, events: Sequence[str]) -> JobSpec:
+    selections = tuple(EventSelection(e, standard_event(e) is None, e) for e in events)
+    return JobSpec(app_id, start, start + DAY_S, selections)
+
+
+def _window_start() -> int:
+    """Yesterday 00:00 UTC, well inside the retention window."""
+    return (int(time.time()) // DAY_S - 1) * DAY_S
+
+
+def run_server(
+    data_dir: Path, sizes: list[int], events: list[str]
+) -> list[tuple[JobSpec, Measured]]:
+    space = cli(data_dir, "space", "create", "bench")["space_id"]
+    user = cli(data_dir, "user", "create", "--space", space, "--email", "bench@example.com")
+    runs = []
+    for rows in sizes:
+        app = cli(data_dir, "app", "create", "--space", space, f"bench-{rows}")["app_id"]
+        cli(data_dir, "app", "grant", user["user_id"], app)
+        start = _window_start()
+        with tempfile.TemporaryDirectory(dir=data_dir) as tmp:
+            cards, *files = write_bench_files(Path(tmp), rows, events, start * 1000, DAY_S * 1000)
+            cli(data_dir, "load", "--app", app, "--users", str(cards))
+            cli(data_dir, "load", "--app", app, *map(str, files))
+        report_path = data_dir / "report.zip"
+        with BenchServer(data_dir) as server:
+            idle = server.rss()
+            with RssSampler(server.pid) as sampler:
+                began = time.perf_counter()
+                url = server.run_job(user["user_token"], app, start, start + DAY_S, events)
+                engine_s = time.perf_counter() - began
+            began = time.perf_counter()
+            size = server.download(url, report_path)
+            download_s = time.perf_counter() - began
+        _check_report(report_path, rows)
+        measured = Measured(rows, engine_s, sampler.peak, idle, size, download_s)
+        runs.append((_spec(app, start, events), measured))
+    return runs
+
+
+def run_direct(
+    store: EventStore, work: Path, rows: int, events: list[str]
+) -> tuple[JobSpec, Measured]:
+    app = f"bench-direct-{rows}"
+    start = _window_start()
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        files = write_bench_files(Path(tmp), rows, events, start * 1000, DAY_S * 1000)
+        for i, path in enumerate(files):
+            load_file(store, app, path, users=i == 0)
+    spec = _spec(app, start, events)
+    idle = RssSampler.rss_of(os.getpid())
+    with RssSampler(os.getpid()) as sampler:
+        began = time.perf_counter()
+        result = run_export(store, spec, work / "report.zip", lambda _: None)
+        engine_s = time.perf_counter() - began
+    _check_report(work / "report.zip", rows)
+    return spec, Measured(rows, engine_s, sampler.peak, idle, result.size)
+
+
+def _check_report(path: Path, rows: int) -> None:
+    with zipfile.ZipFile(path) as archive:
+        files = orjson.loads(archive.read("manifest.json"))["files"]
+    exported = sum(f["rows"] for f in files if f["event"] != "users")
+    if exported != rows:
+        raise SystemExit(f"{path} holds {exported} rows, not {rows}")
+
+
+def baseline(store: EventStore, spec: JobSpec, path: Path) -> float:
+    began = time.perf_counter()
+    params = QueryParams()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for plan in plan_report(store, spec, params):
+            rows = store.rows(plan.query, params.values)
+            with (
+                archive.open(plan.stat.name, "w") as raw,
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
+            ):
+                writer = csv.writer(text, lineterminator="\n")
+                writer.writerow(plan.stat.columns)
+                writer.writerows(rows)
+    return time.perf_counter() - began
+
+
+def copy_then_zip(store: EventStore, spec: JobSpec, work: Path) -> float:
+    began = time.perf_counter()
+    params = QueryParams()
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        members = []
+        for plan in plan_report(store, spec, params):
+            target = Path(tmp) / plan.stat.name
+            store.export(plan.query, params.values, "CSVWithNames", str(target))
+            members.append(ZipMember(plan.stat.name, _file_chunks(target)))
+        write_zip(work / "copy.zip", members)
+    return time.perf_counter() - began
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(MB):
+            yield chunk
+
+
+def print_report(results: list[Measured], mode: str, events: list[str]) -> None:
+    print(f"\nexport benchmark, {mode}; events: {', '.join(events)}")
+    for m in results:
+        print(f"\n{m.rows:,} rows")
+        print(
+            f"  engine   {m.engine_s:6.2f} s {m.rows / m.engine_s / 1e6:6.2f} M rows/s"
+            "  (setjob -> complete)"
+        )
+        if m.download_s:
+            print(f"  download {m.download_s:6.2f} s {m.zip_bytes / MB:8.0f} MB ZIP")
+        for name, seconds in (("baseline", m.baseline_s), ("copy+zip", m.copy_s)):
+            print(
+                f"  {name} {seconds:6.2f} s {m.rows / seconds / 1e6:6.2f} M rows/s"
+                f"  engine is {seconds / m.engine_s:5.1f}x faster"
+            )
+        print(f"  peak RSS {m.peak_rss / MB:6.0f} MB  (before the job {m.idle_rss / MB:.0f} MB)")
+    if len(results) > 1:
+        low, high = min(results, key=lambda m: m.rows), max(results, key=lambda m: m.rows)
+        print(
+            f"\npeak RSS, {high.rows:,} rows vs {low.rows:,} rows:"
+            f" {high.peak_rss / low.peak_rss:.2f}x"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[5_000_000])
+    parser.add_argument(
+        "--events",
+        default=f"gs,ip,{CUSTOM_EVENT}",
+        help=f"comma-separated, among {', '.join(EVENT_MAKERS)}",
+    )
+    parser.add_argument("--direct", action="store_true", help="call run_export in-process")
+    args = parser.parse_args()
+    events = args.events.split(",")
+    with tempfile.TemporaryDirectory(prefix="rawexport-bench-") as tmp:
+        data_dir = Path(tmp)
+        events_url = Settings.load({"data_dir": data_dir}).events_url
+        if args.direct:
+            store = open_store(events_url)
+            ensure_schema(store)
+            runs = [run_direct(store, data_dir, n, events) for n in args.rows]
+        else:
+            runs = run_server(data_dir, args.rows, events)
+            # One process at a time opens a chDB directory: the server has stopped by now.
+            store = open_store(events_url)
+        for spec, measured in runs:
+            measured.baseline_s = baseline(store, spec, data_dir / "baseline.zip")
+            measured.copy_s = copy_then_zip(store, spec, data_dir)
+        store.close()
+    mode = "run_export in-process" if args.direct else "through rawexport serve"
+    print_report([m for _, m in runs], mode, events)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""What every operating command shares: `--data-dir`, `--json`, one-line errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rawexport.meta.accounts import AccountError
+from rawexport.runtime import Runtime
+from rawexport.settings import SETTINGS, Settings
+
+__all__ = ["emit", "operator_command", "runtime_for"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DATA_DIR = next(s for s in SETTINGS if s.name == "data_dir")
+
+
+def operator_command(func: F) -> F:
+    """Adds `--data-dir` and `--json` and turns account errors into one-line messages."""
+
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar=_DATA_DIR.env,
+        default=_DATA_DIR.default,
+        show_default=True,
+        help=_DATA_DIR.help,
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (AccountError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def runtime_for(data_dir: Path, **overrides: object) -> Iterator[Runtime]:
+    runtime = Runtime(Settings.load({"data_dir": data_dir, **overrides}))
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def emit(as_json: bool, data: dict[str, Any]) -> None:
+    """One JSON object with `--json`, else one `key: value` line each."""
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    for key, value in data.items():
+        click.echo(f"{key}: {value}")

@@ -1,0 +1,171 @@
+"""`rawexport pull`: one command from a time window to extracted report files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.filesize import decimal
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from rawexport.client import (
+    AccessError,
+    AuthError,
+    BadRequest,
+    Client,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+    RawExportError,
+    Report,
+)
+from rawexport.client.download import archive_name
+from rawexport.client.protocol import Progress as JobProgress
+from rawexport.client.timeparse import parse_when
+
+__all__ = ["EXIT_CODES", "pull"]
+
+# Most specific first: the first class the error is an instance of gives the exit code.
+EXIT_CODES: tuple[tuple[type[RawExportError], int], ...] = (
+    (AuthError, 3),
+    (AccessError, 3),
+    (BadRequest, 4),
+    (NotFound, 4),
+    (QuotaExceeded, 5),
+    (RateLimited, 5),
+    (RawExportError, 6),
+)
+
+_EPILOG = """\b
+WHEN is UNIX seconds, an ISO date (00:00 UTC of that day) or an ISO date-time with
+offset, e.g. 2026-11-01T10:00:00+03:00. The window is [--from, --to): one day is
+--from 2026-11-01 --to 2026-11-02.
+
+\b
+Exit codes:
+  0  report files extracted (or the result is empty: nothing written)
+  2  wrong command-line usage
+  3  token or access refused (codes 11-16): fix the token or the user's rights
+  4  request refused or job/report not found (codes 2-10, 21, 22)
+  5  quota: daily quota used (18, 19; the retry time is printed) or the
+     concurrency/frequency limit (17, 20) did not clear while waiting
+  6  server or network failure after retries, or a corrupt download
+"""
+
+
+def _when(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
+@click.command(epilog=_EPILOG)
+@click.option("--url", required=True, help="Server root, e.g. https://devtodev.com.")
+@click.option(
+    "--token", required=True, envvar="RAWEXPORT_TOKEN", show_envvar=True, help="User API token."
+)
+@click.option("--app", "app_id", required=True, help="Application id.")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    metavar="WHEN",
+    callback=_when,
+    help="Window start (included).",
+)
+@click.option(
+    "--to", "end", required=True, metavar="WHEN", callback=_when, help="Window end (excluded)."
+)
+@click.option(
+    "--event", "events", multiple=True, help="Event id or custom event name; repeat. Default: all."
+)
+@click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(["csv", "jsonl", "parquet"]),
+    default=None,
+    help="File format in the archive (server default: csv).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the report files.",
+)
+def pull(
+    url: str,
+    token: str,
+    app_id: str,
+    start: int,
+    end: int,
+    events: tuple[str, ...],
+    report_format: str | None,
+    output: Path,
+) -> None:
+    """Export events of APP in [--from, --to) and extract the report into -o DIR."""
+    console = Console(stderr=True)
+
+    def notice(error: Exception, delay: float) -> None:
+        console.print(f"waiting {delay:.0f} s: {error}", highlight=False)
+
+    try:
+        with Client(url, token, on_retry=notice) as client:
+            job_id = client.set_job(app_id, start, end, events, report_format=report_format)
+            console.print(f"job {job_id}", highlight=False)
+            done = _wait(console, client, job_id)
+            if done.link is None:
+                console.print(done.message or "The result is empty.", highlight=False)
+                return
+            output.mkdir(parents=True, exist_ok=True)
+            archive = _download(console, client, done.link.url, output / archive_name(job_id))
+    except RawExportError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        sys.exit(next(code for kind, code in EXIT_CODES if isinstance(error, kind)))
+    report = Report.from_archive(archive, done.message)
+    report.extract(output)
+    archive.unlink()
+    Console().print(_files_table(report))
+
+
+def _wait(console: Console, client: Client, job_id: str) -> JobProgress:
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console) as bars:
+        task = bars.add_task("pending", total=100)
+        return client.wait(
+            job_id, lambda p: bars.update(task, completed=p.percent, description=p.status)
+        )
+
+
+def _download(console: Console, client: Client, url: str, path: Path) -> Path:
+    columns = (TextColumn("download"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console) as bars:
+        task = bars.add_task("download", total=None)
+        return client.download(
+            url, path, lambda done, total: bars.update(task, completed=done, total=total)
+        )
+
+
+def _files_table(report: Report) -> Table:
+    table = Table("file", "rows", "size")
+    for f in report.files:
+        table.add_row(f.name, "?" if f.rows is None else f"{f.rows:,}", decimal(f.size))
+    table.add_section()
+    table.add_row(
+        f"{len(report.files)} files",
+        f"{sum(f.rows or 0 for f in report.files):,}",
+        decimal(sum(f.size for f in report.files)),
+    )
+    return table

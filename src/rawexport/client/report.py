@@ -1,0 +1,111 @@
+"""A downloaded report: the archive, its data files with row counts, and ways to read them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from rawexport.client import frames
+
+if TYPE_CHECKING:
+    import polars
+
+__all__ = ["MANIFEST", "Report", "ReportFile"]
+
+# An extension of this project's server; a report from elsewhere has none and rows are counted.
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    name: str
+    rows: int | None
+    size: int
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+
+@dataclass(frozen=True)
+class Report:
+    """`path` (the ZIP archive) is None for an empty result, whose `message` says so."""
+
+    path: Path | None
+    files: tuple[ReportFile, ...] = ()
+    message: str = ""
+
+    @classmethod
+    def from_archive(cls, archive: Path, message: str = "") -> Report:
+        with zipfile.ZipFile(archive) as zf:
+            manifest_rows = _manifest_rows(zf)
+            files = tuple(
+                ReportFile(
+                    info.filename,
+                    manifest_rows.get(info.filename, _count_rows(zf, info.filename)),
+                    info.file_size,
+                )
+                for info in zf.infolist()
+                if not info.is_dir() and info.filename != MANIFEST
+            )
+        return cls(archive, files, message)
+
+    @property
+    def rows(self) -> dict[str, int | None]:
+        return {f.name: f.rows for f in self.files}
+
+    def extract(self, directory: Path) -> list[Path]:
+        """Unpack every file into `directory`. zipfile drops absolute and `..` parts of member
+        names, so an archive cannot write outside it."""
+        if self.path is None:
+            return []
+        directory.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(self.path) as zf:
+            return [Path(zf.extract(f.name, directory)) for f in self.files]
+
+    def to_pandas(self) -> dict[str, Any]:
+        """One pandas DataFrame per data file, keyed by the file name without its ending."""
+        if self.path is None:
+            return {}
+        return frames.read_pandas(self.path, [(f.stem, f.name) for f in self.files])
+
+    def to_polars(self) -> dict[str, polars.DataFrame]:
+        """One polars DataFrame per data file, keyed by the file name without its ending."""
+        if self.path is None:
+            return {}
+        return frames.read_polars(self.path, [(f.stem, f.name) for f in self.files])
+
+
+def _manifest_rows(zf: zipfile.ZipFile) -> dict[str, int]:
+    """Row counts from manifest.json when it is there and readable; counting is the fallback."""
+    if MANIFEST not in zf.namelist():
+        return {}
+    try:
+        manifest = json.loads(zf.read(MANIFEST))
+    except ValueError:
+        return {}
+    entries = manifest.get("files") if isinstance(manifest, dict) else manifest
+    if not isinstance(entries, list):
+        return {}
+    return {
+        e["file"]: e["rows"]
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("rows"), int)
+    }
+
+
+def _count_rows(zf: zipfile.ZipFile, name: str) -> int | None:
+    suffix = PurePosixPath(name).suffix
+    with zf.open(name) as member:
+        if suffix == ".csv":
+            # A csv reader, not a line count: a quoted field may hold line breaks.
+            text = io.TextIOWrapper(member, encoding="utf-8", newline="")
+            return max(0, sum(1 for _ in csv.reader(text)) - 1)
+        if suffix == ".jsonl":
+            return sum(1 for line in member if line.strip())
+    return None

@@ -1,0 +1,172 @@
+"""Turning a `setjob` body into a JobSpec, with the published error codes.
+
+Checks are split in two because contract §2 interleaves them with account checks: `check_fields`
+(codes 4 and 5) runs before the app is looked up, `build_spec` (codes 7, 10, 8, 9) after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from rawexport.domain.catalog import BASIC_EVENTS, USERS, standard_event
+from rawexport.domain.errors import ApiError
+from rawexport.domain.jobspec import (
+    FORMATS,
+    Condition,
+    EventSelection,
+    Filter,
+    Format,
+    JobSpec,
+)
+
+__all__ = ["OPERATORS", "build_spec", "check_fields", "json_type"]
+
+OPERATORS = frozenset({"gt", "lt", "gte", "lte", "eq", "neq"})
+_LIST_OPERATORS = frozenset({"eq", "neq"})
+BASIC_GROUP, CUSTOM_GROUP = "@basic_events", "@custom_events"
+
+
+def json_type(value: object) -> str:
+    """The type name the published code-5 message uses."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if value is None:
+        return "null"
+    return "object"
+
+
+def _wrong_type(field: str, value: object, expected: str) -> ApiError:
+    return ApiError(5, {"field": field, "received": json_type(value), "expected": expected})
+
+
+def check_fields(body: Mapping[str, Any]) -> None:
+    """Codes 4 and 5: required fields present, every field of the expected JSON type."""
+    for name in ("app_id", "start_date", "end_date"):
+        if name not in body:
+            raise ApiError(4, {"field": name})
+    if not isinstance(body["app_id"], str):
+        raise _wrong_type("app_id", body["app_id"], "string")
+    for name in ("start_date", "end_date"):
+        value = body[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _wrong_type(name, value, "number")
+    events = body.get("events", [])
+    if not isinstance(events, list):
+        raise _wrong_type("events", events, "array")
+    for i, entry in enumerate(events):
+        if isinstance(entry, str):
+            continue
+        if not isinstance(entry, dict):
+            raise _wrong_type(f"events[{i}]", entry, "string or object")
+        if not isinstance(entry.get("name"), str):
+            raise _wrong_type(f"events[{i}].name", entry.get("name"), "string")
+        if "alias" in entry and not isinstance(entry["alias"], str):
+            raise _wrong_type(f"events[{i}].alias", entry["alias"], "string")
+        _filters(entry.get("filters", {}), f"events[{i}].filters")
+    if "format" in body and not isinstance(body["format"], str):
+        raise _wrong_type("format", body["format"], "string")
+    users_filter = body.get("users_filter", {})
+    _filters(users_filter, "users_filter")
+    for column in users_filter:
+        if column not in USERS.column_names:
+            raise ApiError(
+                5, {"field": f"users_filter.{column}", "received": "unknown column",
+                    "expected": "a users.csv column"}
+            )
+
+
+def _filters(raw: object, where: str) -> tuple[Filter, ...]:
+    if not isinstance(raw, dict):
+        raise _wrong_type(where, raw, "object")
+    return tuple(_filter(name, ops, f"{where}.{name}") for name, ops in raw.items())
+
+
+def _filter(name: str, ops: object, where: str) -> Filter:
+    if not isinstance(ops, dict):
+        raise _wrong_type(where, ops, "object")
+    conditions = []
+    for op, value in ops.items():
+        if op not in OPERATORS:
+            raise ApiError(5, {"field": f"{where}.{op}", "received": "unknown operator",
+                               "expected": "one of " + ", ".join(sorted(OPERATORS))})
+        scalars = value if isinstance(value, list) and op in _LIST_OPERATORS else [value]
+        for v in scalars:
+            if v is None or isinstance(v, list | dict):
+                expected = "number, string, boolean"
+                if op in _LIST_OPERATORS:
+                    expected += " or array"
+                raise _wrong_type(f"{where}.{op}", value, expected)
+        conditions.append(Condition(op, value))
+    return Filter(name, tuple(conditions))
+
+
+def build_spec(
+    body: Mapping[str, Any],
+    *,
+    now: float,
+    retention_days: int,
+    custom_events: Callable[[], set[str]],
+) -> JobSpec:
+    """Codes 7, 10, 8, 9, in that order. `custom_events` lists the app's known custom events."""
+    fmt = body.get("format", "csv")
+    if fmt not in FORMATS:
+        raise ApiError(7, {"format": fmt})
+    start, end = int(body["start_date"]), int(body["end_date"])
+    oldest = now - retention_days * 86400
+    if start < oldest or end < oldest or start >= end:
+        raise ApiError(10, {"days": retention_days})
+
+    raw_events: list[str | dict[str, Any]] = body.get("events") or [BASIC_GROUP, CUSTOM_GROUP]
+    known: set[str] | None = None
+    selections: list[EventSelection] = []
+    all_custom = False
+    for entry in raw_events:
+        item = {"name": entry} if isinstance(entry, str) else entry
+        name = cast(str, item["name"])
+        if name == CUSTOM_GROUP:
+            all_custom = True
+            continue
+        if name == BASIC_GROUP:
+            selections.extend(EventSelection(e, False, e) for e in BASIC_EVENTS)
+            continue
+        filters = _filters(item.get("filters", {}), "filters")
+        alias = item.get("alias")
+        custom = standard_event(name) is None
+        if custom:
+            known = custom_events() if known is None else known
+            if name not in known:
+                raise ApiError(8, {"event": name})
+        elif filters:
+            raise ApiError(5, {"field": f"{name}.filters", "received": "object",
+                               "expected": "no filters on a standard event"})
+        selections.append(EventSelection(name, custom, alias or name, alias, filters))
+    return JobSpec(
+        app_id=cast(str, body["app_id"]),
+        start_date=start,
+        end_date=end,
+        events=_unique(selections),
+        all_custom=all_custom,
+        format=cast(Format, fmt),
+        users_filter=_filters(body.get("users_filter", {}), "users_filter"),
+    )
+
+
+def _unique(selections: list[EventSelection]) -> tuple[EventSelection, ...]:
+    """Drop exact repeats (`tr` named twice); two different entries for one file are code 9."""
+    by_stem: dict[str, EventSelection] = {}
+    for s in selections:
+        seen = by_stem.get(s.file_stem)
+        if seen is None:
+            by_stem[s.file_stem] = s
+        elif seen != s or s.custom:
+            raise ApiError(9, {"alias": s.file_stem})
+    return tuple(by_stem.values())

@@ -1,0 +1,117 @@
+"""From a JobSpec to the files of the report: which rows, which columns, under which name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rawexport.domain.catalog import CUSTOM_TABLE, SBS_PAYMENT_TYPES, SBS_PAYMENTS, Table
+from rawexport.domain.catalog import standard_event as standard_table
+from rawexport.domain.jobspec import EventSelection, JobSpec
+from rawexport.export.columns import select_list, spread_column
+from rawexport.export.filters import filter_sql, param_subject
+from rawexport.export.names import safe_file_name
+from rawexport.export.params import QueryParams
+from rawexport.export.report import FileStat
+from rawexport.export.users import matching_users_sql
+from rawexport.store.base import EventStore
+from rawexport.store.chdb import quote_identifier
+from rawexport.store.schema import table_name
+
+__all__ = ["FilePlan", "plan_files"]
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """One file to write: what it will hold, its `FROM ... WHERE ...` and its whole query."""
+
+    stat: FileStat
+    source: str
+    query: str
+
+
+def plan_files(
+    store: EventStore, spec: JobSpec, params: QueryParams, extension: str, taken: set[str]
+) -> list[FilePlan]:
+    """A file per requested event, in request order, then one per `@custom_events` name.
+
+    Counts each file's rows and finds its spread-map keys (`ip` currencies, custom parameters)
+    with one cheap aggregate query per file. `taken` holds the lower-cased file names in use.
+    """
+    app = params.add(spec.app_id, "String")
+    window = [
+        f"app_id = {app}",
+        f"time >= {params.add(spec.start_ms, 'Int64')}",
+        f"time < {params.add(spec.end_ms, 'Int64')}",
+    ]
+    selections = [*spec.events, *_every_custom_event(store, spec, window, params)]
+    common = [*window]
+    if spec.users_filter:
+        common.append(matching_users_sql(spec.users_filter, app, params))
+    return [
+        _plan(store, s, common, params, safe_file_name(s.file_stem, extension, taken))
+        for s in selections
+    ]
+
+
+def _every_custom_event(
+    store: EventStore, spec: JobSpec, window: list[str], params: QueryParams
+) -> list[EventSelection]:
+    """`@custom_events`: each custom event with rows in the interval not already requested."""
+    if not spec.all_custom:
+        return []
+    requested = {s.event for s in spec.events if s.custom and s.alias is None and not s.filters}
+    names = store.rows(
+        f"SELECT DISTINCT event FROM {table_name(CUSTOM_TABLE)}"
+        f" WHERE {' AND '.join(window)} ORDER BY event",
+        params.values,
+    )
+    return [EventSelection(n, True, n) for (n,) in names if n not in requested]
+
+
+def _table(selection: EventSelection) -> Table:
+    if selection.custom:
+        return CUSTOM_TABLE
+    table = standard_table(selection.event)
+    if table is None:
+        raise ValueError(f"{selection.event!r} is not a standard event")
+    if selection.filters:
+        raise ValueError(f"filters apply to custom events only, not to {selection.event!r}")
+    return table
+
+
+def _plan(
+    store: EventStore,
+    selection: EventSelection,
+    common: list[str],
+    params: QueryParams,
+    file_name: str,
+) -> FilePlan:
+    table = _table(selection)
+    conditions = [*common]
+    if table is SBS_PAYMENTS:
+        conditions.append(f"event_type IN {params.add(list(SBS_PAYMENT_TYPES), 'Array(String)')}")
+    if selection.custom:
+        conditions.append(f"event = {params.add(selection.event, 'String')}")
+        conditions.extend(
+            filter_sql(f, param_subject(f.name, params), params) for f in selection.filters
+        )
+    source = f"FROM {table_name(table)} WHERE {' AND '.join(conditions)}"
+    rows, keys = _probe(store, table, source, params)
+    columns, expressions = select_list(table, keys, params)
+    # Without this setting an output column named like a stored one (a parameter `time`)
+    # would replace that column in WHERE and ORDER BY.
+    query = f"SELECT {expressions} {source} ORDER BY time SETTINGS prefer_column_name_to_alias = 1"
+    stat = FileStat(file_name, selection.event, selection.alias, rows, columns, selection.filters)
+    return FilePlan(stat, source, query)
+
+
+def _probe(
+    store: EventStore, table: Table, source: str, params: QueryParams
+) -> tuple[int, list[str]]:
+    """The row count and the sorted spread-map keys of the rows of `source`."""
+    spread = spread_column(table)
+    keys = "[]"
+    if spread is not None:
+        keys = f"arraySort(groupUniqArrayArray(mapKeys({quote_identifier(spread.name)})))"
+    ((rows, found),) = store.rows(f"SELECT count(), {keys} {source}", params.values)
+    return int(rows), [str(k) for k in found]

@@ -1,0 +1,107 @@
+"""The ASGI application: routes, the error envelope for every failure, the workers' lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from rawexport import __version__
+from rawexport.domain.errors import ApiError
+from rawexport.http.download import download
+from rawexport.http.envelope import error_response
+from rawexport.http.getprogress import getprogress
+from rawexport.http.ingest import ingest_events, ingest_users
+from rawexport.http.setjob import setjob
+from rawexport.http.state import AppState
+from rawexport.runtime import Runtime
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("rawexport.http")
+
+PREFIX = "/api/v1/rawexport"
+
+_TOKEN = {"name": "user_token", "in": "query", "required": False, "schema": {"type": "string"}}
+_JOB = {"name": "job_id", "in": "query", "required": False, "schema": {"type": "string"}}
+_JSON_BODY = {
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}
+}
+_DOCS: dict[str, dict[str, Any]] = {
+    "setjob": {"parameters": [_TOKEN], "requestBody": _JSON_BODY},
+    "getprogress": {"parameters": [_TOKEN, _JOB], "requestBody": _JSON_BODY},
+    "download": {"parameters": [_JOB, _TOKEN]},
+    "ingest": {
+        "parameters": [
+            {"name": "app_id", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "format", "in": "query", "schema": {"enum": ["jsonl", "csv", "parquet"]}},
+            {"name": "X-Ingest-Key", "in": "header", "required": True,
+             "schema": {"type": "string"}},
+        ],
+        "requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+    },
+}
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    admin_key: str,
+    start_workers: Callable[[], Callable[[], None]] | None = None,
+    notify_workers: Callable[[], None] = lambda: None,
+) -> FastAPI:
+    """`start_workers` starts the export workers and returns the function that stops them."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = start_workers() if start_workers else None
+        try:
+            yield
+        finally:
+            if stop:
+                stop()
+
+    app = FastAPI(
+        title="rawexport",
+        version=__version__,
+        summary="A self-hosted devtodev RAW export API: setjob, getprogress, download.",
+        lifespan=lifespan,
+    )
+    app.state.rawexport = AppState(runtime, notify_workers, admin_key)
+
+    route = app.add_api_route
+    route(f"{PREFIX}/setjob", setjob, methods=["POST"], openapi_extra=_DOCS["setjob"],
+          summary="Assign an export job")
+    route(f"{PREFIX}/getprogress", getprogress, methods=["GET", "POST"],
+          openapi_extra=_DOCS["getprogress"], summary="A job's status")
+    for path in (f"{PREFIX}/download/", f"{PREFIX}/download"):
+        route(path, download, methods=["GET", "HEAD"], openapi_extra=_DOCS["download"],
+              summary="Download the report ZIP", include_in_schema=path.endswith("/"))
+    route("/api/v1/events", ingest_events, methods=["POST"], openapi_extra=_DOCS["ingest"],
+          summary="Load events (JSON lines) into a running server")
+    route("/api/v1/users", ingest_users, methods=["POST"], openapi_extra=_DOCS["ingest"],
+          summary="Load user cards (JSON lines) into a running server")
+    route("/healthz", healthz, methods=["GET"], summary="Liveness probe")
+
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(Exception, _unexpected)
+    return app
+
+
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected failure on %s", request.url.path, exc_info=exc)
+    return JSONResponse(ApiError(1).envelope(), status_code=500)

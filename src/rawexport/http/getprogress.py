@@ -1,0 +1,72 @@
+"""`getprogress`: a job's state in the published envelopes (contract §7)."""
+
+from __future__ import annotations
+
+import math
+import time
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from rawexport.domain.errors import ApiError
+from rawexport.domain.states import JobStatus
+from rawexport.domain.validation import json_type
+from rawexport.http.envelope import ok
+from rawexport.http.params import Params, authenticate, read_params
+from rawexport.http.state import AppState, app_state
+from rawexport.meta.jobs import Job
+
+__all__ = ["EMPTY_MESSAGE", "getprogress", "job_id_of"]
+
+EMPTY_MESSAGE = (
+    "Unfortunately the result of your request is empty. Please try to change the report conditions."
+)
+
+
+async def getprogress(request: Request) -> JSONResponse:
+    state = app_state(request)
+    params = await read_params(request, state.runtime.settings.max_body_bytes, form_fallback=True)
+    base = state.runtime.settings.public_url or str(request.base_url)
+    return await run_in_threadpool(_progress, state, params, base)
+
+
+def job_id_of(params: Params) -> str:
+    job_id = params.get("job_id")
+    if job_id is None:
+        raise ApiError(4, {"field": "job_id"})
+    if not isinstance(job_id, str):
+        raise ApiError(5, {"field": "job_id", "received": json_type(job_id), "expected": "string"})
+    return job_id
+
+
+def _progress(state: AppState, params: Params, base_url: str) -> JSONResponse:
+    rt = state.runtime
+    user = authenticate(rt.accounts, params)
+    job = rt.jobs.get(job_id_of(params))
+    now = time.time()
+    if job is None or job.user_id != user.id or _expired(job, now):
+        raise ApiError(22)
+    if job.status is JobStatus.PENDING:
+        return ok(202, {"status": "pending", "percent_complete": 0})
+    if job.status is JobStatus.RUNNING:
+        return ok(200, {"status": "running", "percent_complete": job.percent})
+    if job.status is JobStatus.FAILED:
+        raise ApiError(1, detail=f"The export job failed: {job.error}")
+    if job.empty:
+        return ok(200, {"status": "complete", "percent_complete": 100,
+                        "result": {"msg": EMPTY_MESSAGE}})
+    query = urlencode({"job_id": job.id, "user_token": params.token()})
+    result = {
+        "msg": "Report file is ready",
+        "format": job.format,
+        "url": f"{base_url.rstrip('/')}/api/v1/rawexport/download/?{query}",
+        "ttl": rt.settings.report_ttl_s,
+        "expire": math.ceil(job.expires_at or 0),
+    }
+    return ok(201, {"status": "complete", "percent_complete": 100, "result": result})
+
+
+def _expired(job: Job, now: float) -> bool:
+    return job.expires_at is not None and now >= job.expires_at

@@ -1,0 +1,76 @@
+"""`POST /api/v1/events` and `/api/v1/users`: loading through a running server.
+
+The server owns the embedded event store, so while it runs new events and user cards arrive
+here: the body is a file in JSON lines (or CSV, Parquet: `format=`), authorised by the app's
+ingest key in `X-Ingest-Key`. Not part of the published API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import tempfile
+import uuid
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from rawexport.http.state import AppState, app_state
+from rawexport.store.loading import LoadError, load_file
+
+__all__ = ["ingest_events", "ingest_users"]
+
+FORMATS = {"jsonl": ".jsonl", "csv": ".csv", "parquet": ".parquet"}
+
+
+def _error(status: int, code: int, msg: str) -> JSONResponse:
+    return JSONResponse({"status_code": status, "errors": [{"code": code, "msg": msg}]}, status)
+
+
+async def ingest_events(request: Request) -> JSONResponse:
+    return await _ingest(request, users=False)
+
+
+async def ingest_users(request: Request) -> JSONResponse:
+    return await _ingest(request, users=True)
+
+
+async def _ingest(request: Request, *, users: bool) -> JSONResponse:
+    state = app_state(request)
+    app_id = request.query_params.get("app_id")
+    fmt = request.query_params.get("format", "jsonl")
+    if not app_id:
+        return _error(400, 4, "Field not found: app_id")
+    if fmt not in FORMATS:
+        return _error(400, 7, f"Unknown format: {fmt}")
+    if not await run_in_threadpool(_authorised, state, app_id, request.headers.get("x-ingest-key")):
+        return _error(401, 11, "Authorization error. Wrong or missing X-Ingest-Key for this app.")
+    limit = state.runtime.settings.max_ingest_bytes
+    source = Path(request.headers.get("x-source-name", f"upload{FORMATS[fmt]}")).name
+    tmp_dir = state.runtime.settings.data_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
+        path = Path(workdir) / f"{uuid.uuid4().hex}{FORMATS[fmt]}"
+        size = 0
+        with path.open("wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return _error(413, 3, f"The upload exceeds the limit of {limit} bytes.")
+                out.write(chunk)
+        try:
+            report = await run_in_threadpool(
+                load_file, state.runtime.store, app_id, path, users=users, source_name=source
+            )
+        except LoadError as exc:
+            return _error(400, 5, str(exc))
+    return JSONResponse({"status_code": 200, "data": {"rows": report.rows, "total": report.total}})
+
+
+def _authorised(state: AppState, app_id: str, key: str | None) -> bool:
+    if not key:
+        return False
+    if hmac.compare_digest(key.encode(), state.admin_key.encode()):
+        return state.runtime.accounts.app(app_id) is not None
+    return state.runtime.accounts.check_ingest_key(app_id, key)

@@ -1,0 +1,51 @@
+"""`setjob`: validate an export request in the order of contract §2 and queue it."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from rawexport.domain.errors import ApiError
+from rawexport.domain.validation import build_spec, check_fields
+from rawexport.http.envelope import ok
+from rawexport.http.params import Params, authenticate, read_params
+from rawexport.http.state import AppState, app_state
+from rawexport.store import custom_event_names
+
+__all__ = ["setjob"]
+
+
+async def setjob(request: Request) -> JSONResponse:
+    state = app_state(request)
+    params = await read_params(
+        request, state.runtime.settings.max_body_bytes, form_fallback=False
+    )
+    if not params.raw_body.strip():
+        raise ApiError(2)
+    if params.json_error:
+        raise ApiError(3)
+    job_id = await run_in_threadpool(_assign, state, params)
+    state.notify_workers()
+    return ok(200, job_id)
+
+
+def _assign(state: AppState, params: Params) -> str:
+    rt = state.runtime
+    user = authenticate(rt.accounts, params)
+    body = params.body
+    check_fields(body)
+    app = rt.accounts.app(body["app_id"])
+    if app is None:
+        raise ApiError(6, {"app_id": body["app_id"]})
+    if not rt.accounts.has_grant(user.id, app.id):
+        raise ApiError(13, {"app_id": app.id})
+    spec = build_spec(
+        body,
+        now=time.time(),
+        retention_days=rt.settings.retention_days,
+        custom_events=lambda: custom_event_names(rt.store, app.id),
+    )
+    return rt.jobs.submit(user, app.id, spec.to_json(), spec.format, rt.limits, time.time())

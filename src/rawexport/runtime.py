@@ -1,0 +1,57 @@
+"""The parts one process works with, opened from the settings: metadata, job queue, event store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from rawexport.domain.quotas import Limits
+from rawexport.meta.accounts import Accounts
+from rawexport.meta.db import connect
+from rawexport.meta.jobs import JobQueue
+from rawexport.settings import Settings
+from rawexport.store import EventStore, ensure_schema, open_store
+
+__all__ = ["Runtime"]
+
+
+@dataclass
+class Runtime:
+    """Opened lazily: a CLI command that only touches accounts never starts the event store."""
+
+    settings: Settings
+    _store: EventStore | None = field(default=None, init=False, repr=False)
+
+    @cached_property
+    def engine(self) -> Engine:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return connect(self.settings.metadata_url)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.engine)
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        return JobQueue(self.engine)
+
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits.from_settings(self.settings)
+
+    @property
+    def store(self) -> EventStore:
+        if self._store is None:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self._store = open_store(self.settings.events_url)
+            ensure_schema(self._store)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,107 @@
+"""The embedded event store: ClickHouse SQL on a chDB session over a local data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import chdb.session
+import orjson
+
+from rawexport.store.base import Params
+
+__all__ = ["ChdbStore", "quote_identifier", "quote_string"]
+
+# Query parameters reach ClickHouse as text parsed with the TabSeparated escaping rules.
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
+
+
+class _QueryResult(Protocol):
+    def bytes(self) -> bytes: ...
+
+
+class _Session(Protocol):
+    """The part of `chdb.session.Session` used here (chdb ships no type hints)."""
+
+    def query(self, sql: str, fmt: str, *, params: dict[str, str]) -> _QueryResult: ...
+
+    def close(self) -> None: ...
+
+
+_open_session: Callable[[str], _Session] = chdb.session.Session
+
+
+def quote_string(value: str) -> str:
+    """A ClickHouse string literal: `'...'` with backslash, quote and control bytes escaped."""
+    return "'" + value.translate(_TSV_ESCAPES).replace("'", "\\'") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    """A ClickHouse identifier in backticks, safe for any name."""
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return value.translate(_TSV_ESCAPES)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_element_literal(v) for v in value) + "]"
+    raise TypeError(f"unsupported query parameter type: {type(value).__name__}")
+
+
+def _element_literal(value: Any) -> str:
+    return quote_string(value) if isinstance(value, str) else _param_text(value)
+
+
+def _format_name(fmt: str) -> str:
+    if not fmt.isidentifier():
+        raise ValueError(f"not a ClickHouse format name: {fmt!r}")
+    return fmt
+
+
+def _param_texts(params: Params | None) -> dict[str, str]:
+    return {name: _param_text(value) for name, value in (params or {}).items()}
+
+
+class ChdbStore:
+    """`EventStore` on `chdb.session.Session`; safe to call from several threads at once."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.url = f"chdb://{path}"
+        self._session = _open_session(str(path))
+        # rows() decodes JSON; 64-bit integers must come back as numbers, not strings.
+        self._session.query("SET output_format_json_quote_64bit_integers = 0", "Null", params={})
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        self._session.query(sql, "Null", params=_param_texts(params))
+
+    def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        result = self._session.query(sql, "JSONCompactEachRow", params=_param_texts(params))
+        return [tuple(orjson.loads(line)) for line in result.bytes().splitlines()]
+
+    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> None:
+        # APPEND lets the target already exist, which a FIFO always does.
+        self._session.query(
+            f"{sql} INTO OUTFILE {quote_string(path)} APPEND FORMAT {_format_name(fmt)}"
+            " SETTINGS format_csv_null_representation = ''",
+            "Null",
+            params=_param_texts(params),
+        )
+
+    def insert_file(self, table: str, path: str, fmt: str, columns: Sequence[str] = ()) -> None:
+        column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""
+        self._session.query(
+            f"INSERT INTO {table}{column_list} FROM INFILE {quote_string(path)}"
+            f" FORMAT {_format_name(fmt)}",
+            "Null",
+            params={},
+        )
+
+    def close(self) -> None:
+        self._session.close()

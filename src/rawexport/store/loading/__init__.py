@@ -1,0 +1,8 @@
+"""Loading events and user cards from JSON lines, CSV and Parquet files (contract §10)."""
+
+from __future__ import annotations
+
+from rawexport.store.loading.load import load_file
+from rawexport.store.loading.results import LoadError, LoadReport
+
+__all__ = ["LoadError", "LoadReport", "load_file"]

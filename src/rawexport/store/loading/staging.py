@@ -1,0 +1,69 @@
+"""Moving validated rows into the store: through private staging tables, finished in SQL.
+
+While a file is still being read, finished chunks of valid rows are appended to staging tables
+in the background (with `insert_file`). Only when the whole file proved valid does one
+INSERT ... SELECT per table copy the rows into place, adding the app id and taking what the rows
+lack from the user cards as they are now; the staging tables are dropped either way. This keeps
+the work in the store whatever the file's size, and works on any backend that speaks ClickHouse.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+from rawexport.domain import catalog
+from rawexport.store.base import EventStore
+from rawexport.store.chdb import quote_identifier
+from rawexport.store.schema import DATABASE
+
+__all__ = ["Staging"]
+
+
+class Staging:
+    """The staging tables of one load, one per catalogue table."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._tables: dict[catalog.Table, str] = {}
+        self._pending: list[Future[None]] = []
+        # One writer: chunks of a table arrive in order and the store is never flooded.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rawexport-load")
+
+    def append(self, table: catalog.Table, definition: str, rows: Path) -> None:
+        """Append the JSON-lines file `rows` (removed afterwards) to the staging table for
+        `table`, created with `definition` (CREATE TABLE text after the name) if new."""
+        staged = self._tables.get(table)
+        if staged is None:
+            staged = f"{DATABASE}.{quote_identifier('staging_' + uuid.uuid4().hex)}"
+            self._store.execute(f"CREATE TABLE {staged} {definition}")
+            self._tables[table] = staged
+        self._pending.append(self._writer.submit(self._insert, staged, rows))
+
+    def _insert(self, staged: str, rows: Path) -> None:
+        self._store.insert_file(staged, str(rows), "JSONEachRow")
+        rows.unlink()
+
+    def filled(self) -> dict[catalog.Table, str]:
+        """Every staging table by catalogue table, once all appended rows are in."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+        return dict(self._tables)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._writer.shutdown(wait=True)
+        finally:
+            for table in self._tables.values():
+                self._store.execute(f"DROP TABLE IF EXISTS {table}")

@@ -1,0 +1,88 @@
+"""The event store's tables, derived from the catalogue: one MergeTree table per event table.
+
+Every event table holds `app_id`, the event time `time` (UNIX ms, never null; for `rp` and `sbs`
+it is the report's `date`), then the catalogue's columns and extra columns. User cards live in a
+ReplacingMergeTree: a newer `_version` of a card replaces the older one, so readers use FINAL.
+"""
+
+from __future__ import annotations
+
+from rawexport.domain import catalog
+from rawexport.store.base import EventStore
+from rawexport.store.chdb import quote_identifier
+
+__all__ = [
+    "DATABASE",
+    "EVENT_TABLES",
+    "VERSION_COLUMN",
+    "custom_event_names",
+    "ensure_schema",
+    "stored_columns",
+    "table_name",
+]
+
+DATABASE = "rawexport"
+VERSION_COLUMN = "_version"
+EVENT_TABLES: tuple[catalog.Table, ...] = (*catalog.STANDARD_EVENTS.values(), catalog.CUSTOM_TABLE)
+
+# Sorting keys cannot be Nullable; loading rejects events and cards without them anyway.
+_NOT_NULL = frozenset({"devtodev ID", "event"})
+_TIME_COLUMNS = frozenset({"time", "date"})
+
+
+def table_name(table: catalog.Table) -> str:
+    """The fully qualified, quoted name of the stored table behind a catalogue table."""
+    return f"{quote_identifier(DATABASE)}.{quote_identifier(table.table)}"
+
+
+def _column_type(column: catalog.Column) -> str:
+    if column.name in _NOT_NULL:
+        return column.kind.value
+    return column.kind.clickhouse_type
+
+
+def stored_columns(table: catalog.Table) -> tuple[tuple[str, str], ...]:
+    """(name, ClickHouse type) of every stored column of `table`, in table order."""
+    if table is catalog.USERS:
+        head = [("app_id", "String")]
+        tail = [(VERSION_COLUMN, "UInt64")]
+    else:
+        head = [("app_id", "String"), ("time", "Int64")]
+        tail = []
+    body = [
+        (c.name, _column_type(c))
+        for c in table.columns + table.extra
+        if c.name not in _TIME_COLUMNS
+    ]
+    return (*head, *body, *tail)
+
+
+def _create_statement(table: catalog.Table) -> str:
+    columns = ",\n    ".join(f"{quote_identifier(n)} {t}" for n, t in stored_columns(table))
+    if table is catalog.USERS:
+        engine = f"ReplacingMergeTree({VERSION_COLUMN})"
+        order = "app_id, `devtodev ID`"
+    else:
+        engine = "MergeTree"
+        order = "app_id, event, time" if table is catalog.CUSTOM_TABLE else "app_id, time"
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table_name(table)} (\n    {columns}\n)"
+        f" ENGINE = {engine} ORDER BY ({order})"
+    )
+
+
+def ensure_schema(store: EventStore) -> None:
+    """Create the database and every table that does not exist yet."""
+    store.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(DATABASE)}")
+    for table in (*EVENT_TABLES, catalog.USERS):
+        store.execute(_create_statement(table))
+
+
+def custom_event_names(store: EventStore, app_id: str) -> set[str]:
+    """Names of the custom events `app_id` has ever received."""
+    rows = store.rows(
+        f"SELECT DISTINCT event FROM {table_name(catalog.CUSTOM_TABLE)}"
+        " WHERE app_id = {app_id:String}",
+        {"app_id": app_id},
+    )
+    return {str(name) for (name,) in rows}

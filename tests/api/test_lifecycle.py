@@ -1,0 +1,60 @@
+"""Jobs across failures and restarts, and logs that keep tokens out."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import httpx
+
+from tests.conftest import LiveServer
+from tests.api.test_progress_download import API, rows, submit, wait_done
+
+
+def test_failed_job_answers_code_1_with_a_helpful_message(
+    start_server: Callable[..., LiveServer],
+) -> None:
+    server = start_server()
+    acc = server.account()
+    server.load(acc.app_id, rows())
+    reports = server.data_dir / "reports"
+    reports.mkdir(exist_ok=True)
+    reports.rmdir()
+    reports.write_text("not a directory")  # the export cannot write its ZIP
+    answer = wait_done(server, acc.token, submit(server, acc))
+    assert answer.status_code == 500
+    (error,) = answer.json()["errors"]
+    assert error["code"] == 1
+    assert error["msg"].startswith("Unknown Error The export job failed:")
+    assert "reports" in error["msg"]
+
+
+def test_pending_and_interrupted_jobs_run_after_a_restart(
+    start_server: Callable[..., LiveServer],
+) -> None:
+    server = start_server(RAWEXPORT_WORKERS="0", RAWEXPORT_MIN_JOB_INTERVAL_S="0")
+    acc = server.account()
+    server.load(acc.app_id, rows())
+    pending, interrupted = submit(server, acc), submit(server, acc)
+    server.stop()
+    with sqlite3.connect(server.data_dir / "meta.sqlite3") as db:
+        # what a process killed in the middle of the export leaves behind
+        db.execute(
+            "UPDATE jobs SET status='running', percent=40, worker_id='dead-process:0',"
+            " started_at=1, heartbeat_at=1 WHERE id=?",
+            (interrupted,),
+        )
+    server.env["RAWEXPORT_WORKERS"] = "2"
+    server.start()
+    for job in (pending, interrupted):
+        assert wait_done(server, acc.token, job).status_code == 201
+
+
+def test_access_log_never_contains_a_token(start_server: Callable[..., LiveServer]) -> None:
+    server = start_server()
+    acc = server.account()
+    httpx.get(f"{server.url}{API}/getprogress", params={"user_token": acc.token, "job_id": "x"})
+    server.stop()
+    log = server.log.read_text()
+    assert "getprogress?user_token=***" in log
+    assert acc.token not in log

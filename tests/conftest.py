@@ -1,0 +1,172 @@
+"""Shared fixtures: one embedded event store per test process, and real servers on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rawexport.store import EventStore, ensure_schema, open_store
+from tests.pg_server import metadata_url, pg_url
+
+__all__ = [
+    "Account",
+    "LiveServer",
+    "app_id",
+    "event_store",
+    "metadata_url",
+    "pg_url",
+    "server",
+    "shared_server",
+    "start_server",
+]
+
+RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
+
+
+@pytest.fixture(scope="session")
+def event_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
+    # chDB allows one data directory per process: every in-process test shares this one and
+    # isolates itself with a fresh app id.
+    store = open_store(f"chdb://{tmp_path_factory.mktemp('chdb')}")
+    ensure_schema(store)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def app_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Account:
+    space_id: str
+    user_id: str
+    token: str
+    app_id: str
+
+
+@dataclass
+class LiveServer:
+    """`rawexport serve` running as a child process on a free loopback port."""
+
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(default=Path("/dev/null"))
+
+    def cli(self, *args: str) -> dict[str, Any]:
+        """Run `rawexport ARGS --data-dir D --json` and return its JSON output."""
+        out = subprocess.run(
+            [*RAWEXPORT, *args, "--data-dir", str(self.data_dir), "--json"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if out.returncode != 0:
+            raise AssertionError(f"rawexport {' '.join(args)} failed: {out.stderr}")
+        parsed: dict[str, Any] = json.loads(out.stdout) if out.stdout.strip() else {}
+        return parsed
+
+    def account(self) -> Account:
+        space = self.cli("space", "create", f"space-{uuid.uuid4().hex[:6]}")["space_id"]
+        user = self.cli("user", "create", "--space", space, "--email", f"{uuid.uuid4().hex}@x.io")
+        app = self.cli("app", "create", "--space", space, "game")["app_id"]
+        self.cli("app", "grant", user["user_id"], app)
+        return Account(space, user["user_id"], user["user_token"], app)
+
+    def load(self, app_id: str, rows: list[dict[str, Any]], *, users: bool = False) -> None:
+        path = self.data_dir / f"load-{uuid.uuid4().hex}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        self.cli("load", "--app", app_id, *(["--users"] if users else []), str(path))
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=60)
+
+    def start(self) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [*RAWEXPORT, "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--data-dir", str(self.data_dir)],
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("server did not become healthy")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerPool:
+    """Starts servers with fresh data directories and stops them all at teardown."""
+
+    def __init__(self, tmp: pytest.TempPathFactory) -> None:
+        self.tmp = tmp
+        self.servers: list[LiveServer] = []
+
+    def start(self, **overrides: str) -> LiveServer:
+        data_dir = self.tmp.mktemp("server")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAWEXPORT_")}
+        env.update(overrides)
+        server = LiveServer("", data_dir, env, log=data_dir / "server.log")
+        server.start()
+        self.servers.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        for s in self.servers:
+            s.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveServer]]:
+    """A factory: `start_server(RAWEXPORT_X="1")` starts a server stopped after the test."""
+    pool = ServerPool(tmp_path_factory)
+    yield pool.start
+    pool.stop_all()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for a whole test module, with the default settings but no request spacing."""
+    pool = ServerPool(tmp_path_factory)
+    yield pool.start(RAWEXPORT_MIN_JOB_INTERVAL_S="0", RAWEXPORT_JOBS_PER_DAY_USER="100000",
+                     RAWEXPORT_JOBS_PER_DAY_SPACE="100000", RAWEXPORT_MAX_CONCURRENT_JOBS="1000")
+    pool.stop_all()
+
+
+@pytest.fixture
+def server(start_server: Callable[..., LiveServer]) -> LiveServer:
+    return start_server()

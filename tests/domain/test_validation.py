@@ -1,0 +1,83 @@
+"""Request validation without a server: the JobSpec a body becomes, and its error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rawexport.domain.catalog import BASIC_EVENTS
+from rawexport.domain.errors import ApiError
+from rawexport.domain.jobspec import Condition, Filter, JobSpec
+from rawexport.domain.validation import build_spec, check_fields
+
+NOW = 1_700_000_000
+
+
+def spec(**body: Any) -> JobSpec:
+    full = {"app_id": "a", "start_date": NOW - 3600, "end_date": NOW, **body}
+    check_fields(full)
+    return build_spec(full, now=NOW, retention_days=90,
+                      custom_events=lambda: {"levelComplete", "shopOpened"})
+
+
+def code_of(**body: Any) -> int:
+    with pytest.raises(ApiError) as caught:
+        spec(**body)
+    return caught.value.code
+
+
+def test_no_events_means_basic_and_custom() -> None:
+    for events in ([], None):
+        s = spec(**({"events": events} if events is not None else {}))
+        assert [e.event for e in s.events] == list(BASIC_EVENTS)
+        assert s.all_custom
+
+
+def test_groups_and_names() -> None:
+    s = spec(events=["@custom_events", "sbs_payments", "levelComplete"])
+    assert s.all_custom
+    assert [(e.event, e.custom, e.file_stem) for e in s.events] == [
+        ("sbs_payments", False, "sbs_payments"), ("levelComplete", True, "levelComplete")]
+
+
+def test_filters_and_alias_are_kept() -> None:
+    s = spec(events=[{"name": "levelComplete", "alias": "hard",
+                      "filters": {"difficulty": {"gt": 5, "neq": [8, 9]}, "mode": {}}}])
+    (e,) = s.events
+    assert e.alias == "hard" and e.file_stem == "hard"
+    assert e.filters == (Filter("difficulty", (Condition("gt", 5), Condition("neq", [8, 9]))),
+                         Filter("mode", ()))
+
+
+def test_spec_round_trips_through_json() -> None:
+    s = spec(events=[{"name": "levelComplete", "filters": {"d": {"eq": ["a", "b"]}}}],
+             format="parquet", users_filter={"Country": {"eq": "DE"}})
+    assert JobSpec.from_json(s.to_json()) == s
+
+
+def test_repeated_standard_event_is_one_file() -> None:
+    assert [e.event for e in spec(events=["tr", "tr"]).events] == ["tr"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"format": "xml"}, 7),
+        ({"start_date": NOW - 91 * 86400}, 10),
+        ({"start_date": NOW, "end_date": NOW}, 10),
+        ({"events": ["unknownEvent"]}, 8),
+        ({"events": ["levelComplete", {"name": "levelComplete"}]}, 9),
+        ({"events": [{"name": "tr", "filters": {"step": {"eq": 1}}}]}, 5),
+        ({"events": [{"name": "levelComplete", "filters": {"d": {"gt": [1, 2]}}}]}, 5),
+        ({"events": [{"name": "levelComplete", "filters": {"d": {"like": "x"}}}]}, 5),
+        ({"users_filter": {"NoSuchColumn": {}}}, 5),
+        ({"users_filter": []}, 5),
+    ],
+)
+def test_error_codes(body: dict[str, Any], code: int) -> None:
+    assert code_of(**body) == code
+
+
+def test_format_is_checked_before_the_interval() -> None:
+    assert code_of(format="xml", start_date=0) == 7

@@ -1,0 +1,78 @@
+"""Fixtures of the worker tests: a job queue on SQLite and on PostgreSQL, and pools to run it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Engine
+
+from rawexport.domain.jobspec import JobSpec
+from rawexport.domain.quotas import Limits
+from rawexport.meta.accounts import Accounts
+from rawexport.meta.db import connect
+from rawexport.meta.jobs import JobQueue
+from rawexport.settings import Settings
+from rawexport.store.base import EventStore
+from rawexport.workers.pool import RunExport, WorkerPool
+
+__all__ = ["engine", "opaque_store", "pools", "queue", "submit"]
+
+_UNLIMITED = Limits(10_000, 10_000, 10_000, 0)
+
+
+@pytest.fixture
+def engine(metadata_url: str) -> Iterator[Engine]:
+    engine = connect(metadata_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def queue(engine: Engine) -> JobQueue:
+    return JobQueue(engine)
+
+
+@pytest.fixture
+def submit(engine: Engine, queue: JobQueue) -> Callable[[], str]:
+    """Submits a job of one user and app (quotas out of the way); returns its id."""
+    accounts = Accounts(engine)
+    space_id = accounts.create_space("space")
+    _, token = accounts.create_user(space_id, "worker-test@example.com")
+    app_id, _ = accounts.create_app(space_id, "app")
+    user = accounts.user_by_token(token)
+    assert user is not None
+    spec = JobSpec(app_id, 1_700_000_000, 1_700_086_400, events=()).to_json()
+
+    def submit_job() -> str:
+        return queue.submit(user, app_id, spec, "csv", _UNLIMITED, time.time())
+
+    return submit_job
+
+
+@pytest.fixture
+def opaque_store() -> EventStore:
+    """What the pool hands to run_export: the pool only passes the store on, never uses it."""
+    return cast(EventStore, object())
+
+
+@pytest.fixture
+def pools(
+    queue: JobQueue, opaque_store: EventStore, tmp_path: Path
+) -> Iterator[Callable[..., WorkerPool]]:
+    """Starts pools on the queue with quick heartbeats (settings overridable); stops them all."""
+    started: list[WorkerPool] = []
+
+    def start(run_export: RunExport, **overrides: Any) -> WorkerPool:
+        values: dict[str, Any] = {"data_dir": tmp_path, "workers": 2, "heartbeat_s": 1}
+        pool = WorkerPool(queue, opaque_store, Settings(**{**values, **overrides}), run_export)
+        pool.start()
+        started.append(pool)
+        return pool
+
+    yield start
+    for pool in started:
+        pool.stop()

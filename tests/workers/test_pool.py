@@ -1,0 +1,232 @@
+"""The worker pool on a real queue: results, progress, failures, stops, lost and restarted jobs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rawexport.domain.jobspec import JobSpec
+from rawexport.domain.states import JobStatus
+from rawexport.meta.jobs import Job, JobQueue
+from rawexport.store.base import EventStore
+from rawexport.workers.pool import ProgressCallback, WorkerPool
+
+StartPool = Callable[..., WorkerPool]
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    empty: bool
+    size: int
+
+
+def write_report(
+    store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+) -> Written:
+    """A small real export: one CSV in a ZIP, published by rename like the engine does."""
+    on_progress(50)
+    partial = destination.with_suffix(".part")
+    with zipfile.ZipFile(partial, "w") as report:
+        report.writestr("users.csv", f"devtodev ID,app\n1,{spec.app_id}\n")
+    os.replace(partial, destination)
+    return Written(rows=1, empty=False, size=destination.stat().st_size)
+
+
+class GatedExport:
+    """Reports `percent` until `finish` is set, then writes the report; counts its runs."""
+
+    def __init__(self, percent: int = 42) -> None:
+        self.percent = percent
+        self.finish = threading.Event()
+        self.interrupted = threading.Event()
+        self.runs = 0
+
+    def __call__(
+        self, store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+    ) -> Written:
+        self.runs += 1
+        try:
+            while not self.finish.wait(0.01):
+                on_progress(self.percent)
+        except Exception:
+            self.interrupted.set()
+            raise
+        return write_report(store, spec, destination, on_progress)
+
+
+def wait_for_job(
+    queue: JobQueue, job_id: str, condition: Callable[[Job], bool], timeout: float = 15
+) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = queue.get(job_id)
+        if job is not None and condition(job):
+            return job
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} never met the condition; last state: {queue.get(job_id)}")
+
+
+def is_status(status: JobStatus) -> Callable[[Job], bool]:
+    return lambda job: job.status == status
+
+
+def test_runs_a_job_to_complete(
+    queue: JobQueue,
+    submit: Callable[[], str],
+    pools: StartPool,
+    opaque_store: EventStore,
+    tmp_path: Path,
+) -> None:
+    stores: list[EventStore] = []
+
+    def export(
+        store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+    ) -> Written:
+        stores.append(store)
+        return write_report(store, spec, destination, on_progress)
+
+    pool = pools(export, report_ttl_s=600)
+    job_id = submit()
+    pool.notify()
+
+    job = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
+
+    report = tmp_path / "reports" / f"{job_id}.zip"
+    assert job.report_path == str(report)
+    assert (job.rows, job.empty, job.percent, job.report_size) == (
+        1,
+        False,
+        100,
+        report.stat().st_size,
+    )
+    assert job.finished_at is not None and job.expires_at == job.finished_at + 600
+    assert stores == [opaque_store]
+    with zipfile.ZipFile(report) as archive:
+        assert (
+            archive.read("users.csv").decode().endswith(f"1,{JobSpec.from_json(job.spec).app_id}\n")
+        )
+
+
+def test_percent_is_reported_while_running(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    export = GatedExport(percent=42)
+    pools(export)
+    job_id = submit()
+
+    running = wait_for_job(queue, job_id, lambda job: job.percent == 42)
+    export.finish.set()
+    done = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
+
+    assert running.status == JobStatus.RUNNING
+    assert done.percent == 100
+
+
+def test_failed_job_keeps_a_helpful_message(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: object) -> Written:
+        raise RuntimeError("event table events_x is missing")
+
+    pools(broken)
+    job_id = submit()
+
+    job = wait_for_job(queue, job_id, is_status(JobStatus.FAILED))
+
+    assert job.error == "event table events_x is missing"
+    assert job.report_path is None
+    logged = [r for r in caplog.records if r.exc_info and job_id in r.getMessage()]
+    assert logged, "the traceback goes to the log"
+
+
+def test_stop_interrupts_exports_requeues_and_leaves_no_thread(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    export = GatedExport()
+    pool = pools(export)
+    job_id = submit()
+    wait_for_job(queue, job_id, is_status(JobStatus.RUNNING))
+
+    pool.stop()
+
+    assert export.interrupted.is_set()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("rawexport-")] == []
+    job = queue.get(job_id)
+    assert job is not None and (job.status, job.worker_id) == (JobStatus.PENDING, None)
+
+
+def test_a_requeued_job_is_dropped_by_its_old_worker(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    export = GatedExport()
+    pools(export, workers=1)
+    job_id = submit()
+    first = wait_for_job(queue, job_id, is_status(JobStatus.RUNNING))
+
+    # As if the worker had been silent too long: another worker may now take the job.
+    assert queue.requeue_stale(older_than=time.time() + 3600) == 1
+    assert export.interrupted.wait(15)
+    export.finish.set()
+    done = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
+
+    assert export.runs == 2
+    assert done.attempts == 1 and done.worker_id == first.worker_id
+
+
+def test_stale_jobs_of_live_pools_are_requeued_periodically(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    job_id = submit()
+    assert queue.claim("vanished-worker", time.time()) is not None
+    pools(write_report, stale_after_s=2)
+
+    job = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
+
+    assert job.attempts == 1
+
+
+CRASHING_SERVER = """
+import sys, threading
+from pathlib import Path
+from rawexport.meta.db import connect
+from rawexport.meta.jobs import JobQueue
+from rawexport.settings import Settings
+from rawexport.workers.pool import WorkerPool
+
+def never_ends(store, spec, destination, on_progress):
+    threading.Event().wait()
+
+settings = Settings(data_dir=Path(sys.argv[2]), workers=1, heartbeat_s=1)
+WorkerPool(JobQueue(connect(sys.argv[1])), None, settings, never_ends).start()
+"""
+
+
+def test_restart_runs_pending_and_interrupted_jobs(
+    metadata_url: str, queue: JobQueue, submit: Callable[[], str], pools: StartPool, tmp_path: Path
+) -> None:
+    interrupted = submit()
+    server = subprocess.Popen([sys.executable, "-c", CRASHING_SERVER, metadata_url, str(tmp_path)])
+    try:
+        wait_for_job(queue, interrupted, is_status(JobStatus.RUNNING))
+    finally:
+        server.kill()
+        server.wait()
+    pending = submit()
+    # Two missed heartbeats tell a new pool, at its start, that the worker is gone.
+    wait_for_job(queue, interrupted, lambda job: time.time() - (job.heartbeat_at or 0) > 2.2)
+
+    pools(write_report, stale_after_s=3600)
+    rerun = wait_for_job(queue, interrupted, is_status(JobStatus.COMPLETE))
+    taken_up = wait_for_job(queue, pending, is_status(JobStatus.COMPLETE))
+
+    assert rerun.attempts == 1 and taken_up.attempts == 0
