@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.conftest import LiveServer
 from tests.api.test_progress_download import API, rows, submit, wait_done
+from tests.conftest import LiveServer
 
 
 def test_failed_job_answers_code_1_with_a_helpful_message(

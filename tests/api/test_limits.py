@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.conftest import Account, LiveServer
 from tests.api.test_progress_download import API, NOW, rows, submit, wait_done
+from tests.conftest import Account, LiveServer
 
 
 def setjob_status(server: LiveServer, acc: Account) -> tuple[int, int | None, str | None]:
@@ -29,7 +29,7 @@ def burst(server: LiveServer, acc: Account, n: int) -> list[tuple[int, int | Non
 
 
 def test_simultaneous_requests_pass_the_frequency_check_once(
-    start_server: Callable[..., LiveServer], metadata_url: str
+    metadata_url: str, start_server: Callable[..., LiveServer]
 ) -> None:
     server = start_server(RAWEXPORT_MIN_JOB_INTERVAL_S="300", RAWEXPORT_WORKERS="0",
                           RAWEXPORT_DATABASE_URL=metadata_url)
@@ -40,7 +40,7 @@ def test_simultaneous_requests_pass_the_frequency_check_once(
 
 
 def test_simultaneous_requests_respect_the_concurrency_limit(
-    start_server: Callable[..., LiveServer], metadata_url: str
+    metadata_url: str, start_server: Callable[..., LiveServer]
 ) -> None:
     server = start_server(RAWEXPORT_MIN_JOB_INTERVAL_S="0", RAWEXPORT_MAX_CONCURRENT_JOBS="3",
                           RAWEXPORT_WORKERS="0", RAWEXPORT_DATABASE_URL=metadata_url)
@@ -51,7 +51,7 @@ def test_simultaneous_requests_respect_the_concurrency_limit(
 
 
 def test_daily_quotas_of_user_and_space(
-    start_server: Callable[..., LiveServer], metadata_url: str
+    metadata_url: str, start_server: Callable[..., LiveServer]
 ) -> None:
     server = start_server(RAWEXPORT_DATABASE_URL=metadata_url,
                           RAWEXPORT_MIN_JOB_INTERVAL_S="0", RAWEXPORT_JOBS_PER_DAY_USER="3",

@@ -71,3 +71,22 @@ def test_format_names_are_checked(event_store: EventStore, tmp_path: Path) -> No
 def test_open_store_refuses_other_urls(url: str) -> None:
     with pytest.raises(ValueError, match="chdb:///"):
         open_store(url)
+
+
+def test_parameters_of_concurrent_queries_never_mix(event_store: EventStore) -> None:
+    # chDB keeps query parameters per connection: a shared one let a query run with another
+    # thread's values, which for exports means another app's rows.
+    wrong: list[tuple[int, object]] = []
+
+    def ask(value: int) -> None:
+        for _ in range(100):
+            (answer,) = event_store.rows("SELECT {v:Int64} + 0", {"v": value})
+            if answer[0] != value:
+                wrong.append((value, answer[0]))
+
+    threads = [threading.Thread(target=ask, args=(v,)) for v in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []

@@ -31,6 +31,7 @@ def operator_command(func: F) -> F:
         envvar=_DATA_DIR.env,
         default=_DATA_DIR.default,
         show_default=True,
+        show_envvar=True,
         help=_DATA_DIR.help,
     )
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import chdb.session
+import chdb
 import orjson
 
 from rawexport.store.base import Params
@@ -21,15 +22,15 @@ class _QueryResult(Protocol):
     def bytes(self) -> bytes: ...
 
 
-class _Session(Protocol):
-    """The part of `chdb.session.Session` used here (chdb ships no type hints)."""
+class _Connection(Protocol):
+    """The part of `chdb.connect()`'s connection used here (chdb ships no type hints)."""
 
     def query(self, sql: str, fmt: str, *, params: dict[str, str]) -> _QueryResult: ...
 
     def close(self) -> None: ...
 
 
-_open_session: Callable[[str], _Session] = chdb.session.Session
+_connect: Callable[[str], _Connection] = chdb.connect
 
 
 def quote_string(value: str) -> str:
@@ -69,25 +70,43 @@ def _param_texts(params: Params | None) -> dict[str, str]:
 
 
 class ChdbStore:
-    """`EventStore` on `chdb.session.Session`; safe to call from several threads at once."""
+    """`EventStore` on one embedded chDB server, with one connection per calling thread.
+
+    Query parameters are connection state in chDB: threads sharing a connection can run a query
+    with another thread's parameters (seen here: a job's query with another job's app id). So
+    every thread gets a connection of its own to the same embedded server.
+    """
 
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self.url = f"chdb://{path}"
-        self._session = _open_session(str(path))
-        # rows() decodes JSON; 64-bit integers must come back as numbers, not strings.
-        self._session.query("SET output_format_json_quote_64bit_integers = 0", "Null", params={})
+        self._path = str(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[_Connection] = []
+        self._connection()  # fail here, not on the first query, when the store cannot open
+
+    def _connection(self) -> _Connection:
+        conn: _Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self._path)
+            # rows() decodes JSON; 64-bit integers must come back as numbers, not strings.
+            conn.query("SET output_format_json_quote_64bit_integers = 0", "Null", params={})
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
 
     def execute(self, sql: str, params: Params | None = None) -> None:
-        self._session.query(sql, "Null", params=_param_texts(params))
+        self._connection().query(sql, "Null", params=_param_texts(params))
 
     def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        result = self._session.query(sql, "JSONCompactEachRow", params=_param_texts(params))
+        result = self._connection().query(sql, "JSONCompactEachRow", params=_param_texts(params))
         return [tuple(orjson.loads(line)) for line in result.bytes().splitlines()]
 
     def export(self, sql: str, params: Params | None, fmt: str, path: str) -> None:
         # APPEND lets the target already exist, which a FIFO always does.
-        self._session.query(
+        self._connection().query(
             f"{sql} INTO OUTFILE {quote_string(path)} APPEND FORMAT {_format_name(fmt)}"
             " SETTINGS format_csv_null_representation = ''",
             "Null",
@@ -96,7 +115,7 @@ class ChdbStore:
 
     def insert_file(self, table: str, path: str, fmt: str, columns: Sequence[str] = ()) -> None:
         column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""
-        self._session.query(
+        self._connection().query(
             f"INSERT INTO {table}{column_list} FROM INFILE {quote_string(path)}"
             f" FORMAT {_format_name(fmt)}",
             "Null",
@@ -104,4 +123,7 @@ class ChdbStore:
         )
 
     def close(self) -> None:
-        self._session.close()
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
