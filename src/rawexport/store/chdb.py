@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -70,60 +71,71 @@ def _param_texts(params: Params | None) -> dict[str, str]:
 
 
 class ChdbStore:
-    """`EventStore` on one embedded chDB server, with one connection per calling thread.
+    """`EventStore` on one embedded chDB server, through a pool of connections.
 
     Query parameters are connection state in chDB: threads sharing a connection can run a query
-    with another thread's parameters (seen here: a job's query with another job's app id). So
-    every thread gets a connection of its own to the same embedded server.
+    with another thread's parameters (seen here: a job's query with another job's app id). So a
+    connection serves one query at a time, and idle ones are reused.
     """
 
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self.url = f"chdb://{path}"
         self._path = str(path)
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[_Connection] = []
-        self._connection()  # fail here, not on the first query, when the store cannot open
+        self._idle: list[_Connection] = []
+        self._opened: list[_Connection] = []
+        with self._connection():  # fail here, not on the first query, when it cannot open
+            pass
 
-    def _connection(self) -> _Connection:
-        conn: _Connection | None = getattr(self._local, "conn", None)
+    @contextmanager
+    def _connection(self) -> Iterator[_Connection]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
         if conn is None:
             conn = _connect(self._path)
             # rows() decodes JSON; 64-bit integers must come back as numbers, not strings.
             conn.query("SET output_format_json_quote_64bit_integers = 0", "Null", params={})
-            self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
-        return conn
+                self._opened.append(conn)
+        try:
+            yield conn
+        finally:
+            with self._lock:
+                self._idle.append(conn)
+
+    def _query(self, sql: str, fmt: str, params: Params | None) -> bytes:
+        with self._connection() as conn:
+            # Read the result before the connection serves another query.
+            return conn.query(sql, fmt, params=_param_texts(params)).bytes()
 
     def execute(self, sql: str, params: Params | None = None) -> None:
-        self._connection().query(sql, "Null", params=_param_texts(params))
+        self._query(sql, "Null", params)
 
     def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        result = self._connection().query(sql, "JSONCompactEachRow", params=_param_texts(params))
-        return [tuple(orjson.loads(line)) for line in result.bytes().splitlines()]
+        result = self._query(sql, "JSONCompactEachRow", params)
+        return [tuple(orjson.loads(line)) for line in result.splitlines()]
 
     def export(self, sql: str, params: Params | None, fmt: str, path: str) -> None:
         # APPEND lets the target already exist, which a FIFO always does.
-        self._connection().query(
+        self._query(
             f"{sql} INTO OUTFILE {quote_string(path)} APPEND FORMAT {_format_name(fmt)}"
             " SETTINGS format_csv_null_representation = ''",
             "Null",
-            params=_param_texts(params),
+            params,
         )
 
     def insert_file(self, table: str, path: str, fmt: str, columns: Sequence[str] = ()) -> None:
         column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""
-        self._connection().query(
+        self._query(
             f"INSERT INTO {table}{column_list} FROM INFILE {quote_string(path)}"
             f" FORMAT {_format_name(fmt)}",
             "Null",
-            params={},
+            None,
         )
 
     def close(self) -> None:
         with self._lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
+            opened, self._opened, self._idle = self._opened, [], []
+        for conn in opened:
             conn.close()
