@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
+import time
+import zipfile
 from collections.abc import Callable
 
 import httpx
@@ -58,3 +61,20 @@ def test_access_log_never_contains_a_token(start_server: Callable[..., LiveServe
     log = server.log.read_text()
     assert "getprogress?user_token=***" in log
     assert acc.token not in log
+
+
+def test_simultaneous_jobs_of_two_apps_export_only_their_own_rows(
+    start_server: Callable[..., LiveServer],
+) -> None:
+    server = start_server(RAWEXPORT_WORKERS="2", RAWEXPORT_MIN_JOB_INTERVAL_S="0")
+    first, second = server.account(), server.account()
+    now_ms = int(time.time()) * 1000
+    for acc, uid in ((first, 1), (second, 2)):
+        server.load(acc.app_id, [{"event": "tr", "devtodev ID": uid, "time": now_ms - 60_000 - i,
+                                  "step": 1} for i in range(2000)])
+    jobs = [(acc, submit(server, acc)) for acc in (first, second) for _ in range(3)]
+    for acc, job in jobs:
+        url = wait_done(server, acc.token, job).json()["data"]["result"]["url"]
+        with zipfile.ZipFile(io.BytesIO(httpx.get(url).content)) as report:
+            ids = {line.split(b",")[0] for line in report.read("tr.csv").splitlines()[1:]}
+        assert ids == {b"1" if acc is first else b"2"}
