@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -66,7 +67,8 @@ def create_app(
             if stop:
                 stop()
 
-    app = FastAPI(
+    # The docs page serves Swagger UI from the package: a machine without internet still shows it.
+    app = FastAPIOffline(
         title="rawexport",
         version=__version__,
         summary="A self-hosted devtodev RAW export API: setjob, getprogress, download.",
