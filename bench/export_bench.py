@@ -159,6 +159,8 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 
 def print_report(results: list[Measured], mode: str, events: list[str]) -> None:
     print(f"\nexport benchmark, {mode}; events: {', '.join(events)}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average now {load} (other processes slow every figure)")
     for m in results:
         print(f"\n{m.rows:,} rows")
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from rawexport.domain.catalog import CUSTOM_TABLE, SBS_PAYMENT_TYPES, SBS_PAYMENTS, Table
@@ -18,6 +19,8 @@ from rawexport.store.chdb import quote_identifier
 from rawexport.store.schema import table_name
 
 __all__ = ["FilePlan", "plan_files"]
+
+_PROBE_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,13 @@ def plan_files(
     common = [*window]
     if spec.users_filter:
         common.append(matching_users_sql(spec.users_filter, app, params))
+    sources = [_source(s, common, params) for s in selections]
+    # The probes are independent, and one alone keeps about one core busy.
+    with ThreadPoolExecutor(max_workers=_PROBE_THREADS) as pool:
+        probes = list(pool.map(lambda ts: _probe(store, ts[0], ts[1], params), sources))
     return [
-        _plan(store, s, common, params, safe_file_name(s.file_stem, extension, taken))
-        for s in selections
+        _plan(s, table, source, probe, params, safe_file_name(s.file_stem, extension, taken))
+        for s, (table, source), probe in zip(selections, sources, probes, strict=True)
     ]
 
 
@@ -79,13 +86,8 @@ def _table(selection: EventSelection) -> Table:
     return table
 
 
-def _plan(
-    store: EventStore,
-    selection: EventSelection,
-    common: list[str],
-    params: QueryParams,
-    file_name: str,
-) -> FilePlan:
+def _source(selection: EventSelection, common: list[str], params: QueryParams) -> tuple[Table, str]:
+    """The table of `selection` and `FROM ... WHERE ...` selecting its rows."""
     table = _table(selection)
     conditions = [*common]
     if table is SBS_PAYMENTS:
@@ -95,8 +97,18 @@ def _plan(
         conditions.extend(
             filter_sql(f, param_subject(f.name, params), params) for f in selection.filters
         )
-    source = f"FROM {table_name(table)} WHERE {' AND '.join(conditions)}"
-    rows, keys = _probe(store, table, source, params)
+    return table, f"FROM {table_name(table)} WHERE {' AND '.join(conditions)}"
+
+
+def _plan(
+    selection: EventSelection,
+    table: Table,
+    source: str,
+    probe: tuple[int, list[str]],
+    params: QueryParams,
+    file_name: str,
+) -> FilePlan:
+    rows, keys = probe
     columns, expressions = select_list(table, keys, params)
     # Without this setting an output column named like a stored one (a parameter `time`)
     # would replace that column in WHERE and ORDER BY.
