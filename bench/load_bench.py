@@ -3,7 +3,9 @@
     .venv/bin/python bench/load_bench.py [--events N]
 
 The events are the demo game's (all thirteen standard tables and custom events with
-parameters). The baseline parses with the standard `json` module, checks nothing, and inserts
+parameters). Loading the demo first also starts the fork server of the parallel path (files of
+16 MB and more, about 130,000 events), so the load measured is that of a running process.
+The baseline parses with the standard `json` module, checks nothing, and inserts
 each table's rows as one `INSERT ... VALUES` statement built in Python: the obvious way to get
 JSON into ClickHouse from Python without staging.
 """

@@ -2,7 +2,8 @@
 
 The whole file is validated before anything is stored: valid rows are written to chunk files
 (so memory stays bounded) that are staged in the background, and only when no line was bad do
-the staged rows move into their tables.
+the staged rows move into their tables. JSON lines of events take the fast path (`lines`), on
+every core for large files (`parallel`); cards, CSV and Parquet go through `readers`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
-from typing import IO
 
 import orjson
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
-from rawexport.store.loading.readers import Unreadable, read_records
+from rawexport.store.loading.chunks import ChunkFiles
+from rawexport.store.loading.lines import MAX_REPORTED_ERRORS, Validated, validate_lines
+from rawexport.store.loading.parallel import validate_in_parallel
+from rawexport.store.loading.readers import JSON_LINES, Unreadable, read_records
 from rawexport.store.loading.results import LoadError, LoadReport
 from rawexport.store.loading.sql import (
     CARD_STAGING,
@@ -30,12 +34,12 @@ from rawexport.store.loading.sql import (
 from rawexport.store.loading.staging import Staging
 from rawexport.store.loading.validate import normalise_card, normalise_event
 
-__all__ = ["MAX_REPORTED_ERRORS", "load_file"]
+__all__ = ["MAX_REPORTED_ERRORS", "PARALLEL_BYTES", "load_file"]
 
-MAX_REPORTED_ERRORS = 100
-"""Reading stops after this many bad lines: the file is refused either way."""
-_CHUNK_ROWS = 50_000
-_DUMPS = orjson.OPT_APPEND_NEWLINE
+PARALLEL_BYTES = 16 << 20
+"""JSON-lines files of events from this size on are validated on every core; below it,
+starting the worker processes costs more than they save."""
+_TABLES = {t.id: t for t in (*catalog.STANDARD_EVENTS.values(), catalog.CUSTOM_TABLE)}
 
 
 def load_file(
@@ -51,84 +55,66 @@ def load_file(
     Raises LoadError naming `source_name` (default: the path) and every bad line, having
     stored nothing, when any line is not valid.
     """
+    name = source_name or str(path)
     workdir = tempfile.TemporaryDirectory(prefix="rawexport-load-")
     with workdir, Staging(store) as staging:
-        chunks = _Chunks(staging, Path(workdir.name))
-        try:
-            counts = _read(path, users, source_name or str(path), chunks)
-            chunks.finish()
-        finally:
-            chunks.close()
-        for table, staged in staging.filled().items():
-            if table is catalog.USERS:
-                store.execute(merge_cards(staged), {"app_id": app_id, "version": time.time_ns()})
-            else:
-                store.execute(insert_events(table, staged), {"app_id": app_id})
-        return LoadReport(dict(counts))
+        stage, work = partial(_stage, staging), Path(workdir.name)
+        if users or path.suffix.lower() not in JSON_LINES:
+            counts = _read(path, users, name, ChunkFiles(work, "", stage))
+        elif (size := path.stat().st_size) >= PARALLEL_BYTES:
+            counts = _refused_or_counted(name, validate_in_parallel(path, work, stage))
+        else:
+            validated = validate_lines(str(path), 0, size, str(work), "", stage)
+            counts = _refused_or_counted(name, validated)
+        staging.move(partial(_into_place, store, app_id))
+        return LoadReport(counts)
 
 
-def _read(path: Path, users: bool, name: str, chunks: _Chunks) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    errors: list[LoadError] = []
-    for line, obj, text in read_records(path, users=users):
-        try:
-            if isinstance(obj, Unreadable):
-                raise ValueError(obj.message)
-            if users:
-                row = normalise_card(obj)
-                row[NAMED_COLUMN] = list(obj)
-                row[LINE_COLUMN] = line
-                chunks.write(catalog.USERS, orjson.dumps(row, option=_DUMPS))
-                counts[catalog.USERS.id] += 1
-            else:
-                event, table, rewritten = normalise_event(obj)
-                if rewritten or text is None:
-                    text = orjson.dumps(obj, option=_DUMPS)
-                chunks.write(table, text)
-                counts[event] += 1
-        except ValueError as e:
-            errors.append(LoadError(name, line, str(e)))
-            if len(errors) == MAX_REPORTED_ERRORS:
-                break
+def _into_place(store: EventStore, app_id: str, table: catalog.Table, staged: str) -> None:
+    if table is catalog.USERS:
+        store.execute(merge_cards(staged), {"app_id": app_id, "version": time.time_ns()})
+    else:
+        store.execute(insert_events(table, staged), {"app_id": app_id})
+
+
+def _stage(staging: Staging, table_id: str, rows: Path) -> None:
+    table = _TABLES.get(table_id, catalog.USERS)
+    definition = CARD_STAGING if table is catalog.USERS else event_staging(table)
+    staging.append(table, definition, rows)
+
+
+def _refused_or_counted(name: str, validated: Validated) -> dict[str, int]:
+    errors = [LoadError(name, line, message) for line, message in validated.errors]
     if errors:
         raise LoadError(name, errors[0].line, errors[0].message, errors[1:])
-    return counts
+    return validated.counts
 
 
-class _Chunks:
-    """Rows written to a chunk file per table; a full chunk is staged at once."""
-
-    def __init__(self, staging: Staging, workdir: Path) -> None:
-        self._staging = staging
-        self._workdir = workdir
-        # Keyed by table id: hashing a Table (a dataclass) on every row is slow.
-        self._open: dict[str, tuple[catalog.Table, Path, IO[bytes]]] = {}
-        self._rows: Counter[str] = Counter()
-        self._written = 0
-
-    def write(self, table: catalog.Table, row: bytes) -> None:
-        chunk = self._open.get(table.id)
-        if chunk is None:
-            self._written += 1
-            path = self._workdir / f"{self._written}.jsonl"
-            chunk = self._open[table.id] = (table, path, path.open("wb"))
-        chunk[2].write(row)
-        self._rows[table.id] += 1
-        if self._rows[table.id] == _CHUNK_ROWS:
-            self._stage(table.id)
-
-    def _stage(self, table_id: str) -> None:
-        table, path, out = self._open.pop(table_id)
-        out.close()
-        self._rows[table_id] = 0
-        definition = CARD_STAGING if table is catalog.USERS else event_staging(table)
-        self._staging.append(table, definition, path)
-
-    def finish(self) -> None:
-        """Stage every partly filled chunk."""
-        for table_id in list(self._open):
-            self._stage(table_id)
-
-    def close(self) -> None:
-        for _, _, out in self._open.values():
-            out.close()
+def _read(path: Path, users: bool, name: str, chunks: ChunkFiles) -> dict[str, int]:
+    """Validate the rows of a file of cards, a CSV or a Parquet file into `chunks`."""
+    counts: Counter[str] = Counter()
+    errors: list[LoadError] = []
+    try:
+        for line, obj in read_records(path, users=users):
+            try:
+                if isinstance(obj, Unreadable):
+                    raise ValueError(obj.message)
+                if users:
+                    row = normalise_card(obj)
+                    row[NAMED_COLUMN] = list(obj)
+                    row[LINE_COLUMN] = line
+                    chunks.write(catalog.USERS.id, orjson.dumps(row))
+                else:
+                    event, table, _ = normalise_event(obj)
+                    chunks.write(table.id, orjson.dumps(obj))
+                counts[catalog.USERS.id if users else event] += 1
+            except ValueError as e:
+                errors.append(LoadError(name, line, str(e)))
+                if len(errors) == MAX_REPORTED_ERRORS:
+                    break
+        if errors:
+            raise LoadError(name, errors[0].line, errors[0].message, errors[1:])
+        chunks.finish()
+    finally:
+        chunks.close()
+    return dict(counts)

@@ -1,8 +1,6 @@
-"""Readers of loadable files, chosen by file ending; each yields (line number, object, text).
+"""Readers of loadable files, chosen by file ending; each yields (line number, object).
 
-A line that cannot be read as an object yields `Unreadable` in place of the object. The text is
-the line itself where it is a JSON object as it came (JSON lines), so that a valid object need
-not be encoded again; None for the other formats.
+A line that cannot be read as an object yields `Unreadable` in place of the object.
 
 JSON lines give objects as written. CSV and Parquet give one object per row keyed by column
 name, with empty cells left out, map columns decoded from JSON text and values typed by the
@@ -24,7 +22,7 @@ from rawexport.domain import catalog
 from rawexport.domain.catalog import Kind
 from rawexport.store.loading.validate import column_kind, table_of
 
-__all__ = ["Record", "Unreadable", "read_records"]
+__all__ = ["JSON_LINES", "Record", "Unreadable", "read_records"]
 
 _PARQUET_BATCH_ROWS = 65_536
 
@@ -36,7 +34,7 @@ class Unreadable:
     message: str
 
 
-Record = tuple[int, dict[str, Any] | Unreadable, bytes | None]
+Record = tuple[int, dict[str, Any] | Unreadable]
 
 
 def _json_lines(path: Path, users: bool) -> Iterator[Record]:
@@ -47,12 +45,9 @@ def _json_lines(path: Path, users: bool) -> Iterator[Record]:
             try:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as e:
-                yield number, Unreadable(f"not valid JSON: {e}"), None
+                yield number, Unreadable(f"not valid JSON: {e}")
                 continue
-            if type(obj) is not dict:
-                yield number, Unreadable("not a JSON object"), None
-                continue
-            yield number, obj, line if line.endswith(b"\n") else line + b"\n"
+            yield number, obj if type(obj) is dict else Unreadable("not a JSON object")
 
 
 def _bool_text(text: str) -> bool | str:
@@ -99,13 +94,13 @@ def _csv(path: Path, users: bool) -> Iterator[Record]:
         try:
             for cells in reader:
                 if None in cells:
-                    yield first_line, Unreadable("more cells than header columns"), None
+                    yield first_line, Unreadable("more cells than header columns")
                 else:
                     present = {k: v for k, v in cells.items() if v != ""}  # empty cell = absent
-                    yield first_line, _typed(present, users, _from_csv_cell), None
+                    yield first_line, _typed(present, users, _from_csv_cell)
                 first_line = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as e:
-            yield first_line, Unreadable(f"not valid CSV: {e}"), None
+            yield first_line, Unreadable(f"not valid CSV: {e}")
 
 
 def _from_parquet_value(kind: Kind, value: Any) -> Any:
@@ -126,13 +121,14 @@ def _parquet(path: Path, users: bool) -> Iterator[Record]:
     for batch in pq.ParquetFile(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS):
         for cells in batch.to_pylist():
             number += 1
-            yield number, _typed(cells, users, _from_parquet_value), None
+            yield number, _typed(cells, users, _from_parquet_value)
 
+
+JSON_LINES = (".jsonl", ".json", ".ndjson")
+"""File endings of JSON lines."""
 
 _READERS: dict[str, Callable[[Path, bool], Iterator[Record]]] = {
-    ".jsonl": _json_lines,
-    ".json": _json_lines,
-    ".ndjson": _json_lines,
+    **dict.fromkeys(JSON_LINES, _json_lines),
     ".csv": _csv,
     ".parquet": _parquet,
 }

@@ -10,6 +10,7 @@ the work in the store whatever the file's size, and works on any backend that sp
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -29,8 +30,9 @@ class Staging:
         self._store = store
         self._tables: dict[catalog.Table, str] = {}
         self._pending: list[Future[None]] = []
-        # One writer: chunks of a table arrive in order and the store is never flooded.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rawexport-load")
+        # Two writers: the store takes in one chunk while it reads another, and is not flooded.
+        # The order of chunks does not matter: cards carry their line number.
+        self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rawexport-load")
 
     def append(self, table: catalog.Table, definition: str, rows: Path) -> None:
         """Append the JSON-lines file `rows` (removed afterwards) to the staging table for
@@ -46,12 +48,17 @@ class Staging:
         self._store.insert_file(staged, str(rows), "JSONEachRow")
         rows.unlink()
 
-    def filled(self) -> dict[catalog.Table, str]:
-        """Every staging table by catalogue table, once all appended rows are in."""
+    def move(self, into_place: Callable[[catalog.Table, str], None]) -> None:
+        """Once all appended rows are in, call `into_place(table, staging table)` for every
+        table, on the writers."""
+        self._wait()
+        self._pending = [self._writer.submit(into_place, *item) for item in self._tables.items()]
+        self._wait()
+
+    def _wait(self) -> None:
         pending, self._pending = self._pending, []
         for future in pending:
             future.result()
-        return dict(self._tables)
 
     def __enter__(self) -> Staging:
         return self
