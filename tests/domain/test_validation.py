@@ -28,6 +28,7 @@ def code_of(**body: Any) -> int:
 
 
 def test_no_events_means_basic_and_custom() -> None:
+    events: list[str] | None
     for events in ([], None):
         s = spec(**({"events": events} if events is not None else {}))
         assert [e.event for e in s.events] == list(BASIC_EVENTS)
