@@ -17,17 +17,24 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
+from rawexport.meta.accounts import Accounts
+from rawexport.meta.db import connect
+from rawexport.meta.jobs import JobQueue
 from rawexport.store import EventStore, ensure_schema, open_store
 from tests.pg_server import metadata_url, pg_url
 
 __all__ = [
     "Account",
     "LiveServer",
+    "accounts",
     "app_id",
+    "engine",
     "event_store",
     "metadata_url",
     "pg_url",
+    "queue",
     "server",
     "shared_server",
     "start_server",
@@ -44,6 +51,24 @@ def event_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore
     ensure_schema(store)
     yield store
     store.close()
+
+
+@pytest.fixture
+def engine(metadata_url: str) -> Iterator[Engine]:
+    """A metadata database, once on SQLite and once on PostgreSQL."""
+    engine = connect(metadata_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def accounts(engine: Engine) -> Accounts:
+    return Accounts(engine)
+
+
+@pytest.fixture
+def queue(engine: Engine) -> JobQueue:
+    return JobQueue(engine)
 
 
 @pytest.fixture

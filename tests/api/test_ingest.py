@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable
 
 import httpx
 
-from tests.api.test_progress_download import submit, wait_done
+from tests.api.test_progress_download import NOW, submit, wait_done
 from tests.conftest import RAWEXPORT, Account, LiveServer
 
-NOW_MS = int(time.time()) * 1000
+NOW_MS = NOW * 1000  # the jobs export [NOW - 1 h, NOW)
 LINES = b"".join(
     json.dumps({"event": "tr", "devtodev ID": i, "time": NOW_MS - 1000, "step": 2}).encode() + b"\n"
     for i in range(1, 4)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 import sqlite3
-import time
 import zipfile
 from collections.abc import Callable
 
 import httpx
 
-from tests.api.test_progress_download import API, rows, submit, wait_done
+from tests.api.test_progress_download import API, NOW, rows, submit, wait_done
 from tests.conftest import LiveServer
 
 
@@ -68,7 +67,7 @@ def test_simultaneous_jobs_of_two_apps_export_only_their_own_rows(
 ) -> None:
     server = start_server(RAWEXPORT_WORKERS="2", RAWEXPORT_MIN_JOB_INTERVAL_S="0")
     first, second = server.account(), server.account()
-    now_ms = int(time.time()) * 1000
+    now_ms = NOW * 1000  # the jobs export [NOW - 1 h, NOW)
     for acc, uid in ((first, 1), (second, 2)):
         server.load(acc.app_id, [{"event": "tr", "devtodev ID": uid, "time": now_ms - 60_000 - i,
                                   "step": 1} for i in range(2000)])

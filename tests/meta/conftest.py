@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine
 
 from rawexport.meta.accounts import Accounts, User
-from rawexport.meta.db import connect
-from rawexport.meta.jobs import JobQueue
 
-__all__ = ["accounts", "engine", "member", "queue"]
-
-
-@pytest.fixture
-def engine(metadata_url: str) -> Iterator[Engine]:
-    engine = connect(metadata_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def accounts(engine: Engine) -> Accounts:
-    return Accounts(engine)
-
-
-@pytest.fixture
-def queue(engine: Engine) -> JobQueue:
-    return JobQueue(engine)
+__all__ = ["member"]
 
 
 @pytest.fixture

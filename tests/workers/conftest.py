@@ -13,27 +13,14 @@ from sqlalchemy import Engine
 from rawexport.domain.jobspec import JobSpec
 from rawexport.domain.quotas import Limits
 from rawexport.meta.accounts import Accounts
-from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
 from rawexport.settings import Settings
 from rawexport.store.base import EventStore
 from rawexport.workers.pool import RunExport, WorkerPool
 
-__all__ = ["engine", "opaque_store", "pools", "queue", "submit"]
+__all__ = ["opaque_store", "pools", "submit"]
 
 _UNLIMITED = Limits(10_000, 10_000, 10_000, 0)
-
-
-@pytest.fixture
-def engine(metadata_url: str) -> Iterator[Engine]:
-    engine = connect(metadata_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def queue(engine: Engine) -> JobQueue:
-    return JobQueue(engine)
 
 
 @pytest.fixture
