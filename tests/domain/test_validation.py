@@ -74,6 +74,10 @@ def test_repeated_standard_event_is_one_file() -> None:
         ({"events": [{"name": "levelComplete", "filters": {"d": {"like": "x"}}}]}, 5),
         ({"users_filter": {"NoSuchColumn": {}}}, 5),
         ({"users_filter": []}, 5),
+        ({"events": [{"name": "levelComplete",
+                      "filters": {f"p{i}": {} for i in range(101)}}]}, 5),
+        ({"events": [{"name": "levelComplete", "filters": {"d": {"eq": list(range(10_001))}}}]},
+         5),
     ],
 )
 def test_error_codes(body: dict[str, Any], code: int) -> None:

@@ -20,9 +20,13 @@ from rawexport.domain.jobspec import (
     JobSpec,
 )
 
-__all__ = ["OPERATORS", "build_spec", "check_fields", "json_type"]
+__all__ = ["MAX_FILTERS", "MAX_LIST_VALUES", "OPERATORS", "build_spec", "check_fields", "json_type"]
 
 OPERATORS = frozenset({"gt", "lt", "gte", "lte", "eq", "neq"})
+MAX_FILTERS = 100
+"""Parameters one event (or `users_filter`) may filter on: every one costs a condition."""
+MAX_LIST_VALUES = 10_000
+"""Values of one `eq`/`neq` list."""
 _LIST_OPERATORS = frozenset({"eq", "neq"})
 BASIC_GROUP, CUSTOM_GROUP = "@basic_events", "@custom_events"
 
@@ -87,6 +91,9 @@ def check_fields(body: Mapping[str, Any]) -> None:
 def _filters(raw: object, where: str) -> tuple[Filter, ...]:
     if not isinstance(raw, dict):
         raise _wrong_type(where, raw, "object")
+    if len(raw) > MAX_FILTERS:
+        raise ApiError(5, {"field": where, "received": f"{len(raw)} parameters",
+                           "expected": f"at most {MAX_FILTERS}"})
     return tuple(_filter(name, ops, f"{where}.{name}") for name, ops in raw.items())
 
 
@@ -99,6 +106,9 @@ def _filter(name: str, ops: object, where: str) -> Filter:
             raise ApiError(5, {"field": f"{where}.{op}", "received": "unknown operator",
                                "expected": "one of " + ", ".join(sorted(OPERATORS))})
         scalars = value if isinstance(value, list) and op in _LIST_OPERATORS else [value]
+        if len(scalars) > MAX_LIST_VALUES:
+            raise ApiError(5, {"field": f"{where}.{op}", "received": f"{len(scalars)} values",
+                               "expected": f"at most {MAX_LIST_VALUES}"})
         for v in scalars:
             if v is None or isinstance(v, list | dict):
                 expected = "number, string, boolean"
