@@ -129,8 +129,16 @@ class LiveServer:
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [*RAWEXPORT, "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(self.data_dir)],
+            [
+                *RAWEXPORT,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
             env=self.env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
@@ -187,8 +195,12 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server for a whole test module, with the default settings but no request spacing."""
     pool = ServerPool(tmp_path_factory)
-    yield pool.start(RAWEXPORT_MIN_JOB_INTERVAL_S="0", RAWEXPORT_JOBS_PER_DAY_USER="100000",
-                     RAWEXPORT_JOBS_PER_DAY_SPACE="100000", RAWEXPORT_MAX_CONCURRENT_JOBS="1000")
+    yield pool.start(
+        RAWEXPORT_MIN_JOB_INTERVAL_S="0",
+        RAWEXPORT_JOBS_PER_DAY_USER="100000",
+        RAWEXPORT_JOBS_PER_DAY_SPACE="100000",
+        RAWEXPORT_MAX_CONCURRENT_JOBS="1000",
+    )
     pool.stop_all()
 
 

@@ -35,9 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
         "(default: sqlite:///DATA_DIR/meta.sqlite3; postgresql+psycopg://... to share it).",
         str,
     ),
-    Setting(
-        "store_url", None, "Event store URL (default: chdb:///DATA_DIR/events).", str
-    ),
+    Setting("store_url", None, "Event store URL (default: chdb:///DATA_DIR/events).", str),
     Setting(
         "public_url",
         None,

@@ -20,8 +20,13 @@ LINES = b"".join(
 
 
 def post(server: LiveServer, app_id: str, key: str, body: bytes, **params: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/api/v1/events", params={"app_id": app_id, **params},
-                      headers={"X-Ingest-Key": key}, content=body, timeout=60)
+    return httpx.post(
+        f"{server.url}/api/v1/events",
+        params={"app_id": app_id, **params},
+        headers={"X-Ingest-Key": key},
+        content=body,
+        timeout=60,
+    )
 
 
 def test_events_posted_with_the_ingest_key_are_exported(
@@ -81,8 +86,12 @@ def test_load_without_a_server_opens_the_store_itself(
     assert loaded == {"rows": {"tr": 3}, "total": 3}
     bad = server.data_dir / "bad.jsonl"
     bad.write_bytes(b'{"event": "tr"}\n')
-    failed = subprocess.run([*RAWEXPORT, "load", "--app", acc.app_id, str(bad), "--data-dir",
-                             str(server.data_dir)], capture_output=True, text=True, env=server.env)
+    failed = subprocess.run(
+        [*RAWEXPORT, "load", "--app", acc.app_id, str(bad), "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        env=server.env,
+    )
     assert failed.returncode == 1
     assert "bad.jsonl:1:" in failed.stderr and "Traceback" not in failed.stderr
     server.start()

@@ -69,8 +69,13 @@ def test_simultaneous_jobs_of_two_apps_export_only_their_own_rows(
     first, second = server.account(), server.account()
     now_ms = NOW * 1000  # the jobs export [NOW - 1 h, NOW)
     for acc, uid in ((first, 1), (second, 2)):
-        server.load(acc.app_id, [{"event": "tr", "devtodev ID": uid, "time": now_ms - 60_000 - i,
-                                  "step": 1} for i in range(2000)])
+        server.load(
+            acc.app_id,
+            [
+                {"event": "tr", "devtodev ID": uid, "time": now_ms - 60_000 - i, "step": 1}
+                for i in range(2000)
+            ],
+        )
     jobs = [(acc, submit(server, acc)) for acc in (first, second) for _ in range(3)]
     for acc, job in jobs:
         url = wait_done(server, acc.token, job).json()["data"]["result"]["url"]

@@ -15,12 +15,20 @@ from tests.conftest import Account, LiveServer
 
 
 def setjob_status(server: LiveServer, acc: Account) -> tuple[int, int | None, str | None]:
-    body = {"user_token": acc.token, "app_id": acc.app_id, "start_date": NOW - 3600,
-            "end_date": NOW, "events": ["tr"]}
+    body = {
+        "user_token": acc.token,
+        "app_id": acc.app_id,
+        "start_date": NOW - 3600,
+        "end_date": NOW,
+        "events": ["tr"],
+    }
     answer = httpx.post(f"{server.url}{API}/setjob", json=body, timeout=60)
     errors = answer.json().get("errors")
-    return answer.status_code, errors[0]["code"] if errors else None, answer.headers.get(
-        "retry-after")
+    return (
+        answer.status_code,
+        errors[0]["code"] if errors else None,
+        answer.headers.get("retry-after"),
+    )
 
 
 def burst(server: LiveServer, acc: Account, n: int) -> list[tuple[int, int | None, str | None]]:
@@ -31,8 +39,11 @@ def burst(server: LiveServer, acc: Account, n: int) -> list[tuple[int, int | Non
 def test_simultaneous_requests_pass_the_frequency_check_once(
     metadata_url: str, start_server: Callable[..., LiveServer]
 ) -> None:
-    server = start_server(RAWEXPORT_MIN_JOB_INTERVAL_S="300", RAWEXPORT_WORKERS="0",
-                          RAWEXPORT_DATABASE_URL=metadata_url)
+    server = start_server(
+        RAWEXPORT_MIN_JOB_INTERVAL_S="300",
+        RAWEXPORT_WORKERS="0",
+        RAWEXPORT_DATABASE_URL=metadata_url,
+    )
     acc = server.account()
     answers = burst(server, acc, 16)
     assert Counter(code for _, code, _ in answers) == {None: 1, 20: 15}
@@ -42,8 +53,12 @@ def test_simultaneous_requests_pass_the_frequency_check_once(
 def test_simultaneous_requests_respect_the_concurrency_limit(
     metadata_url: str, start_server: Callable[..., LiveServer]
 ) -> None:
-    server = start_server(RAWEXPORT_MIN_JOB_INTERVAL_S="0", RAWEXPORT_MAX_CONCURRENT_JOBS="3",
-                          RAWEXPORT_WORKERS="0", RAWEXPORT_DATABASE_URL=metadata_url)
+    server = start_server(
+        RAWEXPORT_MIN_JOB_INTERVAL_S="0",
+        RAWEXPORT_MAX_CONCURRENT_JOBS="3",
+        RAWEXPORT_WORKERS="0",
+        RAWEXPORT_DATABASE_URL=metadata_url,
+    )
     acc = server.account()
     answers = burst(server, acc, 16)
     assert Counter(code for _, code, _ in answers) == {None: 3, 17: 13}
@@ -53,10 +68,14 @@ def test_simultaneous_requests_respect_the_concurrency_limit(
 def test_daily_quotas_of_user_and_space(
     metadata_url: str, start_server: Callable[..., LiveServer]
 ) -> None:
-    server = start_server(RAWEXPORT_DATABASE_URL=metadata_url,
-                          RAWEXPORT_MIN_JOB_INTERVAL_S="0", RAWEXPORT_JOBS_PER_DAY_USER="3",
-                          RAWEXPORT_JOBS_PER_DAY_SPACE="4", RAWEXPORT_WORKERS="0",
-                          RAWEXPORT_MAX_CONCURRENT_JOBS="100")
+    server = start_server(
+        RAWEXPORT_DATABASE_URL=metadata_url,
+        RAWEXPORT_MIN_JOB_INTERVAL_S="0",
+        RAWEXPORT_JOBS_PER_DAY_USER="3",
+        RAWEXPORT_JOBS_PER_DAY_SPACE="4",
+        RAWEXPORT_WORKERS="0",
+        RAWEXPORT_MAX_CONCURRENT_JOBS="100",
+    )
     first = server.account()
     answers = burst(server, first, 8)
     assert Counter(code for _, code, _ in answers) == {None: 3, 18: 5}
@@ -92,8 +111,9 @@ def test_expired_report_is_gone(start_server: Callable[..., LiveServer]) -> None
     assert done["ttl"] == 1
     while time.time() < done["expire"]:
         time.sleep(0.1)
-    answer = httpx.get(f"{server.url}{API}/getprogress",
-                       params={"user_token": acc.token, "job_id": job})
+    answer = httpx.get(
+        f"{server.url}{API}/getprogress", params={"user_token": acc.token, "job_id": job}
+    )
     assert (answer.status_code, answer.json()["errors"][0]["code"]) == (400, 22)
     gone = httpx.get(done["url"])
     assert (gone.status_code, gone.json()["errors"][0]["code"]) == (404, 21)

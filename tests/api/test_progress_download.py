@@ -17,14 +17,30 @@ API = "/api/v1/rawexport"
 
 
 def rows() -> list[dict[str, Any]]:
-    return [{"event": "tr", "devtodev ID": uid, "time": (NOW - 600 + uid) * 1000, "step": 1,
-             "level": 1, "isTester": False, "cheat": False, "install_date": NOW - 86400}
-            for uid in range(1, 6)]
+    return [
+        {
+            "event": "tr",
+            "devtodev ID": uid,
+            "time": (NOW - 600 + uid) * 1000,
+            "step": 1,
+            "level": 1,
+            "isTester": False,
+            "cheat": False,
+            "install_date": NOW - 86400,
+        }
+        for uid in range(1, 6)
+    ]
 
 
 def submit(server: LiveServer, acc: Account, **extra: Any) -> str:
-    body = {"user_token": acc.token, "app_id": acc.app_id, "start_date": NOW - 3600,
-            "end_date": NOW, "events": ["tr"], **extra}
+    body = {
+        "user_token": acc.token,
+        "app_id": acc.app_id,
+        "start_date": NOW - 3600,
+        "end_date": NOW,
+        "events": ["tr"],
+        **extra,
+    }
     response = httpx.post(f"{server.url}{API}/setjob", json=body, timeout=30)
     assert response.status_code == 200, response.text
     job_id: str = response.json()["data"]
@@ -32,8 +48,9 @@ def submit(server: LiveServer, acc: Account, **extra: Any) -> str:
 
 
 def progress(server: LiveServer, token: str, job_id: str) -> httpx.Response:
-    return httpx.get(f"{server.url}{API}/getprogress",
-                     params={"user_token": token, "job_id": job_id}, timeout=30)
+    return httpx.get(
+        f"{server.url}{API}/getprogress", params={"user_token": token, "job_id": job_id}, timeout=30
+    )
 
 
 def wait_done(server: LiveServer, token: str, job_id: str) -> httpx.Response:
@@ -41,7 +58,8 @@ def wait_done(server: LiveServer, token: str, job_id: str) -> httpx.Response:
     while time.monotonic() < deadline:
         response = progress(server, token, job_id)
         if response.status_code not in (200, 202) or response.json()["data"]["status"] not in (
-            "pending", "running"
+            "pending",
+            "running",
         ):
             return response
         time.sleep(0.05)
@@ -66,8 +84,9 @@ def test_complete_job_answers_201_with_an_absolute_url_that_downloads(
     result = data["data"]["result"]
     assert data["data"]["status"] == "complete" and data["data"]["percent_complete"] == 100
     assert result["msg"] == "Report file is ready" and result["format"] == "csv"
-    assert result["url"] == (f"{shared_server.url}{API}/download/?job_id={job}"
-                             f"&user_token={account.token}")
+    assert result["url"] == (
+        f"{shared_server.url}{API}/download/?job_id={job}&user_token={account.token}"
+    )
     assert result["ttl"] == 86400
     assert abs(result["expire"] - (time.time() + 86400)) < 120
     report = httpx.get(result["url"], timeout=30)
@@ -101,10 +120,17 @@ def test_empty_result_is_complete_with_200_and_only_the_message(
     job = submit(shared_server, account, start_date=NOW - 7200, end_date=NOW - 3600)
     answer = wait_done(shared_server, account.token, job)
     assert answer.status_code == 200
-    assert answer.json() == {"status_code": 200, "data": {
-        "status": "complete", "percent_complete": 100, "result": {
-            "msg": "Unfortunately the result of your request is empty. "
-                   "Please try to change the report conditions."}}}
+    assert answer.json() == {
+        "status_code": 200,
+        "data": {
+            "status": "complete",
+            "percent_complete": 100,
+            "result": {
+                "msg": "Unfortunately the result of your request is empty. "
+                "Please try to change the report conditions."
+            },
+        },
+    }
 
 
 def test_unknown_job_or_another_users_job_is_code_22(
@@ -119,8 +145,9 @@ def test_unknown_job_or_another_users_job_is_code_22(
 
 
 def test_missing_job_id_is_code_4(shared_server: LiveServer, account: Account) -> None:
-    answer = httpx.get(f"{shared_server.url}{API}/getprogress",
-                       params={"user_token": account.token})
+    answer = httpx.get(
+        f"{shared_server.url}{API}/getprogress", params={"user_token": account.token}
+    )
     assert answer.json()["errors"] == [{"code": 4, "msg": "Field not found: job_id"}]
 
 
@@ -159,8 +186,9 @@ def test_download_errors_in_order(shared_server: LiveServer, account: Account) -
 def test_download_without_trailing_slash(shared_server: LiveServer, account: Account) -> None:
     job = submit(shared_server, account)
     wait_done(shared_server, account.token, job)
-    answer = httpx.get(f"{shared_server.url}{API}/download",
-                       params={"job_id": job, "user_token": account.token})
+    answer = httpx.get(
+        f"{shared_server.url}{API}/download", params={"job_id": job, "user_token": account.token}
+    )
     assert answer.status_code == 200
     assert zipfile.ZipFile(io.BytesIO(answer.content)).testzip() is None
 

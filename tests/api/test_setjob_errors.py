@@ -17,19 +17,36 @@ NOW = int(time.time())
 @pytest.fixture(scope="module")
 def account(shared_server: LiveServer) -> Account:
     acc = shared_server.account()
-    shared_server.load(acc.app_id, [
-        {"event": "levelComplete", "devtodev ID": 1, "time": (NOW - 60) * 1000,
-         "params": {"difficulty": 7}},
-    ])
+    shared_server.load(
+        acc.app_id,
+        [
+            {
+                "event": "levelComplete",
+                "devtodev ID": 1,
+                "time": (NOW - 60) * 1000,
+                "params": {"difficulty": 7},
+            },
+        ],
+    )
     return acc
 
 
-def setjob(server: LiveServer, body: Any, *, token: str | None = None,
-           headers: dict[str, str] | None = None) -> httpx.Response:
+def setjob(
+    server: LiveServer,
+    body: Any,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     params = {"user_token": token} if token is not None else {}
     content = body if isinstance(body, bytes | str) else json.dumps(body)
-    return httpx.post(f"{server.url}/api/v1/rawexport/setjob", params=params, content=content,
-                      headers=headers or {}, timeout=30)
+    return httpx.post(
+        f"{server.url}/api/v1/rawexport/setjob",
+        params=params,
+        content=content,
+        headers=headers or {},
+        timeout=30,
+    )
 
 
 def error_of(response: httpx.Response) -> tuple[int, int, str]:
@@ -40,13 +57,21 @@ def error_of(response: httpx.Response) -> tuple[int, int, str]:
 
 
 def body(acc: Account, **extra: Any) -> dict[str, Any]:
-    return {"user_token": acc.token, "app_id": acc.app_id, "start_date": NOW - 3600,
-            "end_date": NOW, **extra}
+    return {
+        "user_token": acc.token,
+        "app_id": acc.app_id,
+        "start_date": NOW - 3600,
+        "end_date": NOW,
+        **extra,
+    }
 
 
 def test_empty_body_is_code_2(shared_server: LiveServer, account: Account) -> None:
     assert error_of(setjob(shared_server, b"", token=account.token)) == (
-        400, 2, "Request body is empty")
+        400,
+        2,
+        "Request body is empty",
+    )
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"'])
@@ -68,12 +93,18 @@ def test_body_over_one_mebibyte_is_code_3_naming_the_limit(
 def test_missing_token_is_code_12(shared_server: LiveServer, account: Account) -> None:
     no_token = {k: v for k, v in body(account).items() if k != "user_token"}
     assert error_of(setjob(shared_server, no_token)) == (
-        401, 12, "Authorization error. User_token is not set.")
+        401,
+        12,
+        "Authorization error. User_token is not set.",
+    )
 
 
 def test_wrong_token_is_code_11_with_the_token(shared_server: LiveServer, account: Account) -> None:
     assert error_of(setjob(shared_server, body(account, user_token="nope"))) == (
-        401, 11, "Authorization error. Wrong user token nope")
+        401,
+        11,
+        "Authorization error. Wrong user token nope",
+    )
 
 
 def test_different_tokens_in_query_and_body_are_code_11(
@@ -89,7 +120,10 @@ def test_api_and_raw_export_flags_are_codes_15_and_16(shared_server: LiveServer)
     assert error_of(setjob(shared_server, body(acc)))[:2] == (403, 15)
     shared_server.cli("user", "set", acc.user_id, "--api", "--no-raw-export")
     assert error_of(setjob(shared_server, body(acc))) == (
-        403, 16, "Access denied. You have no access to RAW data export API.")
+        403,
+        16,
+        "Access denied. You have no access to RAW data export API.",
+    )
 
 
 @pytest.mark.parametrize("field", ["app_id", "start_date", "end_date"])
@@ -106,8 +140,10 @@ def test_missing_field_is_code_4(shared_server: LiveServer, account: Account, fi
         ({"app_id": 42}, "Field app_id has type integer but string expected"),
         ({"events": "tr"}, "Field events has type string but array expected"),
         ({"events": [{"name": 5}]}, "Field events[0].name has type integer but string expected"),
-        ({"events": [{"name": "x", "filters": []}]},
-         "Field events[0].filters has type array but object expected"),
+        (
+            {"events": [{"name": "x", "filters": []}]},
+            "Field events[0].filters has type array but object expected",
+        ),
     ],
 )
 def test_wrong_type_is_code_5(
@@ -127,7 +163,10 @@ def test_unknown_filter_operator_is_code_5_naming_it(
 
 def test_unknown_app_is_code_6(shared_server: LiveServer, account: Account) -> None:
     assert error_of(setjob(shared_server, body(account, app_id="no-such-app"))) == (
-        400, 6, "Invalid app id no-such-app")
+        400,
+        6,
+        "Invalid app id no-such-app",
+    )
 
 
 def test_app_without_grant_or_of_another_space_is_code_13(
@@ -142,7 +181,10 @@ def test_app_without_grant_or_of_another_space_is_code_13(
 
 def test_unknown_format_is_code_7(shared_server: LiveServer, account: Account) -> None:
     assert error_of(setjob(shared_server, body(account, format="xml"))) == (
-        400, 7, "Unknown format: xml")
+        400,
+        7,
+        "Unknown format: xml",
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,15 +194,19 @@ def test_interval_is_code_10(
     shared_server: LiveServer, account: Account, window: tuple[int, int]
 ) -> None:
     start, end = window
-    status, code, msg = error_of(setjob(shared_server, body(account, start_date=start,
-                                                            end_date=end)))
+    status, code, msg = error_of(
+        setjob(shared_server, body(account, start_date=start, end_date=end))
+    )
     assert (status, code) == (400, 10)
     assert "90 days" in msg
 
 
 def test_unknown_event_is_code_8(shared_server: LiveServer, account: Account) -> None:
     assert error_of(setjob(shared_server, body(account, events=["tr", "neverSeen"]))) == (
-        400, 8, "Unknown event: neverSeen")
+        400,
+        8,
+        "Unknown event: neverSeen",
+    )
 
 
 @pytest.mark.parametrize(
@@ -188,8 +234,12 @@ def test_check_order_token_before_fields_before_app(
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Content-Type": "text/plain"}, {"Content-Type": "application/x-www-form-urlencoded"},
-     {"Content-Type": "application/json"}],
+    [
+        {},
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        {"Content-Type": "application/json"},
+    ],
 )
 def test_json_body_is_read_whatever_the_content_type(
     shared_server: LiveServer, account: Account, headers: dict[str, str]

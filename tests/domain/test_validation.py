@@ -17,8 +17,9 @@ NOW = 1_700_000_000
 def spec(**body: Any) -> JobSpec:
     full = {"app_id": "a", "start_date": NOW - 3600, "end_date": NOW, **body}
     check_fields(full)
-    return build_spec(full, now=NOW, retention_days=90,
-                      custom_events=lambda: {"levelComplete", "shopOpened"})
+    return build_spec(
+        full, now=NOW, retention_days=90, custom_events=lambda: {"levelComplete", "shopOpened"}
+    )
 
 
 def code_of(**body: Any) -> int:
@@ -39,21 +40,35 @@ def test_groups_and_names() -> None:
     s = spec(events=["@custom_events", "sbs_payments", "levelComplete"])
     assert s.all_custom
     assert [(e.event, e.custom, e.file_stem) for e in s.events] == [
-        ("sbs_payments", False, "sbs_payments"), ("levelComplete", True, "levelComplete")]
+        ("sbs_payments", False, "sbs_payments"),
+        ("levelComplete", True, "levelComplete"),
+    ]
 
 
 def test_filters_and_alias_are_kept() -> None:
-    s = spec(events=[{"name": "levelComplete", "alias": "hard",
-                      "filters": {"difficulty": {"gt": 5, "neq": [8, 9]}, "mode": {}}}])
+    s = spec(
+        events=[
+            {
+                "name": "levelComplete",
+                "alias": "hard",
+                "filters": {"difficulty": {"gt": 5, "neq": [8, 9]}, "mode": {}},
+            }
+        ]
+    )
     (e,) = s.events
     assert e.alias == "hard" and e.file_stem == "hard"
-    assert e.filters == (Filter("difficulty", (Condition("gt", 5), Condition("neq", [8, 9]))),
-                         Filter("mode", ()))
+    assert e.filters == (
+        Filter("difficulty", (Condition("gt", 5), Condition("neq", [8, 9]))),
+        Filter("mode", ()),
+    )
 
 
 def test_spec_round_trips_through_json() -> None:
-    s = spec(events=[{"name": "levelComplete", "filters": {"d": {"eq": ["a", "b"]}}}],
-             format="parquet", users_filter={"Country": {"eq": "DE"}})
+    s = spec(
+        events=[{"name": "levelComplete", "filters": {"d": {"eq": ["a", "b"]}}}],
+        format="parquet",
+        users_filter={"Country": {"eq": "DE"}},
+    )
     assert JobSpec.from_json(s.to_json()) == s
 
 
@@ -74,10 +89,8 @@ def test_repeated_standard_event_is_one_file() -> None:
         ({"events": [{"name": "levelComplete", "filters": {"d": {"like": "x"}}}]}, 5),
         ({"users_filter": {"NoSuchColumn": {}}}, 5),
         ({"users_filter": []}, 5),
-        ({"events": [{"name": "levelComplete",
-                      "filters": {f"p{i}": {} for i in range(101)}}]}, 5),
-        ({"events": [{"name": "levelComplete", "filters": {"d": {"eq": list(range(10_001))}}}]},
-         5),
+        ({"events": [{"name": "levelComplete", "filters": {f"p{i}": {} for i in range(101)}}]}, 5),
+        ({"events": [{"name": "levelComplete", "filters": {"d": {"eq": list(range(10_001))}}}]}, 5),
     ],
 )
 def test_error_codes(body: dict[str, Any], code: int) -> None:

@@ -43,8 +43,10 @@ def _row(table: Table, uid: int) -> dict[str, Any]:
 
 def test_every_standard_table_and_the_users_file_round_trip(load: Load, export: Export) -> None:
     rows = {event: _row(STANDARD_EVENTS[event], uid) for uid, event in enumerate(BASIC_EVENTS, 1)}
-    cards = [{c.name: _value(c, n) for n, c in enumerate(USERS.columns)} | {"devtodev ID": uid}
-             for uid in range(1, len(BASIC_EVENTS) + 1)]
+    cards = [
+        {c.name: _value(c, n) for n, c in enumerate(USERS.columns)} | {"devtodev ID": uid}
+        for uid in range(1, len(BASIC_EVENTS) + 1)
+    ]
     load(cards, users=True)
     load(list(rows.values()))
     out = export(*(standard(e) for e in BASIC_EVENTS))
@@ -60,9 +62,30 @@ def test_every_standard_table_and_the_users_file_round_trip(load: Load, export: 
 
 def test_custom_event_parameters_round_trip(load: Load, export: Export) -> None:
     params = {"stars": 3, "ratio": 0.1, "mode": 'a "b", c', "won": True}
-    load([{"event": "levelComplete", "devtodev ID": 5, "time": at(9), "level": 4,
-           "isTester": False, "cheat": True, "install_date": 1_699_000_000, "params": params}])
+    load(
+        [
+            {
+                "event": "levelComplete",
+                "devtodev ID": 5,
+                "time": at(9),
+                "level": 4,
+                "isTester": False,
+                "cheat": True,
+                "install_date": 1_699_000_000,
+                "params": params,
+            }
+        ]
+    )
     (record,) = export(custom("levelComplete")).records("levelComplete.csv")
-    assert record == {"devtodev ID": "5", "time": str(at(9)), "level": "4", "isTester": "false",
-                      "cheat": "true", "install_date": "1699000000", "mode": 'a "b", c',
-                      "ratio": "0.1", "stars": "3", "won": "true"}
+    assert record == {
+        "devtodev ID": "5",
+        "time": str(at(9)),
+        "level": "4",
+        "isTester": "false",
+        "cheat": "true",
+        "install_date": "1699000000",
+        "mode": 'a "b", c',
+        "ratio": "0.1",
+        "stars": "3",
+        "won": "true",
+    }

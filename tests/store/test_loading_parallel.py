@@ -71,10 +71,15 @@ def test_a_valid_file_round_trips(event_store: EventStore, app_id: str, big_file
     ("bad", "message"),
     [
         ('{"event": "gs", "devtodev ID": 1, "time": 1, "count": 1, "isTester": 0}', "'isTester'"),
-        ('{"event": "gs", "devtodev ID": 9223372036854775808, "time": 1, "count": 1, '
-         '"isTester": false}', "'devtodev ID' must be an integer"),
-        ('{"event": "lu", "devtodev ID": 1, "time": 1, "level": 1, "spent": {"Coins": "5"}}',
-         "'spent' must be an object of {currency: number}"),
+        (
+            '{"event": "gs", "devtodev ID": 9223372036854775808, "time": 1, "count": 1, '
+            '"isTester": false}',
+            "'devtodev ID' must be an integer",
+        ),
+        (
+            '{"event": "lu", "devtodev ID": 1, "time": 1, "level": 1, "spent": {"Coins": "5"}}',
+            "'spent' must be an object of {currency: number}",
+        ),
         ("{nope", "not valid JSON"),
     ],
 )

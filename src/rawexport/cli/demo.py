@@ -31,8 +31,14 @@ DEMO_FILE = "demo.json"
 @click.option("--port", default=8000, show_default=True, help="With --serve.")
 @operator_command
 def demo(
-    users: int, days: int, seed: int, then_serve: bool, host: str, port: int,
-    data_dir: Path, as_json: bool,
+    users: int,
+    days: int,
+    seed: int,
+    then_serve: bool,
+    host: str,
+    port: int,
+    data_dir: Path,
+    as_json: bool,
 ) -> None:
     """Create a demo space, user and app with synthetic events; print a token and an example.
 
@@ -82,12 +88,14 @@ def _create(rt: Runtime, console: Console, *, users: int, days: int, seed: int) 
 
 def _print_example(console: Console, info: dict[str, Any], base: str) -> None:
     token, api = info["user_token"], f"{base}/api/v1/rawexport"
-    body = json.dumps({
-        "app_id": info["app_id"],
-        "start_date": info["start_date"],
-        "end_date": info["end_date"],
-        "events": ["rp", "lu", {"name": "levelComplete", "filters": {"difficulty": {"gt": 5}}}],
-    })
+    body = json.dumps(
+        {
+            "app_id": info["app_id"],
+            "start_date": info["start_date"],
+            "end_date": info["end_date"],
+            "events": ["rp", "lu", {"name": "levelComplete", "filters": {"difficulty": {"gt": 5}}}],
+        }
+    )
     console.print(f"[bold]User API token:[/] {token}\n[bold]App id:[/] {info['app_id']}\n")
     click.echo(
         "# assign a job, poll it, download the ZIP:\n"

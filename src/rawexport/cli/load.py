@@ -13,15 +13,21 @@ from rawexport.store.loading import LoadError, load_file
 
 __all__ = ["load"]
 
-_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
-            ".parquet": "parquet"}
+_FORMATS = {
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
 
 
 @click.command()
 @click.option("--app", "app_id", required=True, help="App id the rows belong to.")
 @click.option("--users", is_flag=True, help="The files hold user cards, not events.")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @operator_command
 def load(app_id: str, users: bool, files: tuple[Path, ...], data_dir: Path, as_json: bool) -> None:
     """Load JSON lines, CSV or Parquet FILES (by ending; contract §10).

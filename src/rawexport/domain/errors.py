@@ -36,9 +36,7 @@ _TABLE = (
     ErrorCode(14, 403, "Access denied. You have no access to the report file {file_id}"),
     ErrorCode(15, 403, "Access denied. You have no access to API."),
     ErrorCode(16, 403, "Access denied. You have no access to RAW data export API."),
-    ErrorCode(
-        17, 403, "Quota exceeded. {limit} concurrent requests per user has been reached."
-    ),
+    ErrorCode(17, 403, "Quota exceeded. {limit} concurrent requests per user has been reached."),
     ErrorCode(
         18, 429, "Too many requests. {limit} requests per day per user quota has been exhausted."
     ),

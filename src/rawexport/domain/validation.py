@@ -83,8 +83,12 @@ def check_fields(body: Mapping[str, Any]) -> None:
     for column in users_filter:
         if column not in USERS.column_names:
             raise ApiError(
-                5, {"field": f"users_filter.{column}", "received": "unknown column",
-                    "expected": "a users.csv column"}
+                5,
+                {
+                    "field": f"users_filter.{column}",
+                    "received": "unknown column",
+                    "expected": "a users.csv column",
+                },
             )
 
 
@@ -92,8 +96,14 @@ def _filters(raw: object, where: str) -> tuple[Filter, ...]:
     if not isinstance(raw, dict):
         raise _wrong_type(where, raw, "object")
     if len(raw) > MAX_FILTERS:
-        raise ApiError(5, {"field": where, "received": f"{len(raw)} parameters",
-                           "expected": f"at most {MAX_FILTERS}"})
+        raise ApiError(
+            5,
+            {
+                "field": where,
+                "received": f"{len(raw)} parameters",
+                "expected": f"at most {MAX_FILTERS}",
+            },
+        )
     return tuple(_filter(name, ops, f"{where}.{name}") for name, ops in raw.items())
 
 
@@ -103,12 +113,24 @@ def _filter(name: str, ops: object, where: str) -> Filter:
     conditions = []
     for op, value in ops.items():
         if op not in OPERATORS:
-            raise ApiError(5, {"field": f"{where}.{op}", "received": "unknown operator",
-                               "expected": "one of " + ", ".join(sorted(OPERATORS))})
+            raise ApiError(
+                5,
+                {
+                    "field": f"{where}.{op}",
+                    "received": "unknown operator",
+                    "expected": "one of " + ", ".join(sorted(OPERATORS)),
+                },
+            )
         scalars = value if isinstance(value, list) and op in _LIST_OPERATORS else [value]
         if len(scalars) > MAX_LIST_VALUES:
-            raise ApiError(5, {"field": f"{where}.{op}", "received": f"{len(scalars)} values",
-                               "expected": f"at most {MAX_LIST_VALUES}"})
+            raise ApiError(
+                5,
+                {
+                    "field": f"{where}.{op}",
+                    "received": f"{len(scalars)} values",
+                    "expected": f"at most {MAX_LIST_VALUES}",
+                },
+            )
         for v in scalars:
             if v is None or isinstance(v, list | dict):
                 expected = "number, string, boolean"
@@ -156,8 +178,14 @@ def build_spec(
             if name not in known:
                 raise ApiError(8, {"event": name})
         elif filters:
-            raise ApiError(5, {"field": f"{name}.filters", "received": "object",
-                               "expected": "no filters on a standard event"})
+            raise ApiError(
+                5,
+                {
+                    "field": f"{name}.filters",
+                    "received": "object",
+                    "expected": "no filters on a standard event",
+                },
+            )
         selections.append(EventSelection(name, custom, alias or name, alias, filters))
     return JobSpec(
         app_id=cast(str, body["app_id"]),

@@ -41,8 +41,12 @@ _DOCS: dict[str, dict[str, Any]] = {
         "parameters": [
             {"name": "app_id", "in": "query", "required": True, "schema": {"type": "string"}},
             {"name": "format", "in": "query", "schema": {"enum": ["jsonl", "csv", "parquet"]}},
-            {"name": "X-Ingest-Key", "in": "header", "required": True,
-             "schema": {"type": "string"}},
+            {
+                "name": "X-Ingest-Key",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+            },
         ],
         "requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
     },
@@ -77,17 +81,43 @@ def create_app(
     app.state.rawexport = AppState(runtime, notify_workers, admin_key)
 
     route = app.add_api_route
-    route(f"{PREFIX}/setjob", setjob, methods=["POST"], openapi_extra=_DOCS["setjob"],
-          summary="Assign an export job")
-    route(f"{PREFIX}/getprogress", getprogress, methods=["GET", "POST"],
-          openapi_extra=_DOCS["getprogress"], summary="A job's status")
+    route(
+        f"{PREFIX}/setjob",
+        setjob,
+        methods=["POST"],
+        openapi_extra=_DOCS["setjob"],
+        summary="Assign an export job",
+    )
+    route(
+        f"{PREFIX}/getprogress",
+        getprogress,
+        methods=["GET", "POST"],
+        openapi_extra=_DOCS["getprogress"],
+        summary="A job's status",
+    )
     for path in (f"{PREFIX}/download/", f"{PREFIX}/download"):
-        route(path, download, methods=["GET", "HEAD"], openapi_extra=_DOCS["download"],
-              summary="Download the report ZIP", include_in_schema=path.endswith("/"))
-    route("/api/v1/events", ingest_events, methods=["POST"], openapi_extra=_DOCS["ingest"],
-          summary="Load events (JSON lines) into a running server")
-    route("/api/v1/users", ingest_users, methods=["POST"], openapi_extra=_DOCS["ingest"],
-          summary="Load user cards (JSON lines) into a running server")
+        route(
+            path,
+            download,
+            methods=["GET", "HEAD"],
+            openapi_extra=_DOCS["download"],
+            summary="Download the report ZIP",
+            include_in_schema=path.endswith("/"),
+        )
+    route(
+        "/api/v1/events",
+        ingest_events,
+        methods=["POST"],
+        openapi_extra=_DOCS["ingest"],
+        summary="Load events (JSON lines) into a running server",
+    )
+    route(
+        "/api/v1/users",
+        ingest_users,
+        methods=["POST"],
+        openapi_extra=_DOCS["ingest"],
+        summary="Load user cards (JSON lines) into a running server",
+    )
     route("/healthz", healthz, methods=["GET"], summary="Liveness probe")
 
     app.add_exception_handler(ApiError, _api_error)

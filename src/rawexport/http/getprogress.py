@@ -55,8 +55,9 @@ def _progress(state: AppState, params: Params, base_url: str) -> JSONResponse:
     if job.status is JobStatus.FAILED:
         raise ApiError(1, detail=f"The export job failed: {job.error}")
     if job.empty:
-        return ok(200, {"status": "complete", "percent_complete": 100,
-                        "result": {"msg": EMPTY_MESSAGE}})
+        return ok(
+            200, {"status": "complete", "percent_complete": 100, "result": {"msg": EMPTY_MESSAGE}}
+        )
     query = urlencode({"job_id": job.id, "user_token": params.token()})
     result = {
         "msg": "Report file is ready",

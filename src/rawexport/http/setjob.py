@@ -20,9 +20,7 @@ __all__ = ["setjob"]
 
 async def setjob(request: Request) -> JSONResponse:
     state = app_state(request)
-    params = await read_params(
-        request, state.runtime.settings.max_body_bytes, form_fallback=False
-    )
+    params = await read_params(request, state.runtime.settings.max_body_bytes, form_fallback=False)
     if not params.raw_body.strip():
         raise ApiError(2)
     if params.json_error:

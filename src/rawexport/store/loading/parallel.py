@@ -35,9 +35,7 @@ def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
     return list(zip(starts, [*starts[1:], size], strict=True))
 
 
-def validate_in_parallel(
-    path: Path, workdir: Path, full: Callable[[str, Path], None]
-) -> Validated:
+def validate_in_parallel(path: Path, workdir: Path, full: Callable[[str, Path], None]) -> Validated:
     """Validate the events of `path` in worker processes, writing chunk files into `workdir`.
 
     Chunk files are handed to `full` a range at a time while no bad line has been found;

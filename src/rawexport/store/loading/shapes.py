@@ -28,6 +28,7 @@ def may_hold_wide_integer(text: bytes) -> bool:
     regular expression."""
     return _WIDE_DIGITS in text.translate(_DIGITS_AS_ZEROS)
 
+
 _NUMBERS = frozenset({int, float})
 _PARAM_VALUES = frozenset({str, int, float, bool, type(None)})
 _TEXT = frozenset({str})
