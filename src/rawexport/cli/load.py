@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 import httpx
+from rich.console import Console
 
 from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.serverfile import ServerInfo, read_server_info
@@ -40,17 +41,21 @@ def load(app_id: str, users: bool, files: tuple[Path, ...], data_dir: Path, as_j
             raise click.ClickException(f"{path}: unknown file type (use .jsonl, .csv or .parquet)")
     server = read_server_info(data_dir)
     rows: dict[str, int] = {}
+    console = Console(stderr=True, quiet=as_json)
     with runtime_for(data_dir) as rt:
         if rt.accounts.app(app_id) is None:
             raise click.ClickException(f"unknown app {app_id}")
-        for path in files:
-            if server is not None:
-                loaded = _post(server, app_id, path, users)
-            else:
-                try:
-                    loaded = load_file(rt.store, app_id, path, users=users).rows
-                except LoadError as exc:
-                    raise click.ClickException(str(exc)) from None
+        for number, path in enumerate(files, 1):
+            size = path.stat().st_size / 1e6
+            status = f"Loading {path.name} ({size:,.1f} MB), file {number} of {len(files)}"
+            with console.status(status):
+                if server is not None:
+                    loaded = _post(server, app_id, path, users)
+                else:
+                    try:
+                        loaded = load_file(rt.store, app_id, path, users=users).rows
+                    except LoadError as exc:
+                        raise click.ClickException(str(exc)) from None
             for name, n in loaded.items():
                 rows[name] = rows.get(name, 0) + n
     emit(as_json, {"rows": rows, "total": sum(rows.values())})
