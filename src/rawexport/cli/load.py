@@ -10,17 +10,9 @@ from rich.console import Console
 
 from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.serverfile import ServerInfo, read_server_info
-from rawexport.store.loading import LoadError, load_file
+from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
 
 __all__ = ["load"]
-
-_FORMATS = {
-    ".jsonl": "jsonl",
-    ".json": "jsonl",
-    ".ndjson": "jsonl",
-    ".csv": "csv",
-    ".parquet": "parquet",
-}
 
 
 @click.command()
@@ -37,7 +29,7 @@ def load(app_id: str, users: bool, files: tuple[Path, ...], data_dir: Path, as_j
     the same data directory, the files are sent to it.
     """
     for path in files:
-        if path.suffix.lower() not in _FORMATS:
+        if path.suffix.lower() not in FILE_FORMATS:
             raise click.ClickException(f"{path}: unknown file type (use .jsonl, .csv or .parquet)")
     server = read_server_info(data_dir)
     rows: dict[str, int] = {}
@@ -66,7 +58,7 @@ def _post(server: ServerInfo, app_id: str, path: Path, users: bool) -> dict[str,
     with path.open("rb") as body:
         response = httpx.post(
             f"{server.url}/api/v1/{endpoint}",
-            params={"app_id": app_id, "format": _FORMATS[path.suffix.lower()]},
+            params={"app_id": app_id, "format": FILE_FORMATS[path.suffix.lower()]},
             headers={"X-Ingest-Key": server.admin_key, "X-Source-Name": path.name},
             content=body,
             timeout=None,

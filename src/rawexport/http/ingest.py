@@ -17,11 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from rawexport.http.state import AppState, app_state
-from rawexport.store.loading import LoadError, load_file
+from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
 
 __all__ = ["ingest_events", "ingest_users"]
 
-FORMATS = {"jsonl": ".jsonl", "csv": ".csv", "parquet": ".parquet"}
+# Reversed so that each format keeps its first ending (jsonl: .jsonl).
+ENDINGS = {fmt: ending for ending, fmt in reversed(FILE_FORMATS.items())}
+"""The file ending an upload of each format is stored under, so the loader reads it right."""
 
 
 def _error(status: int, code: int, msg: str) -> JSONResponse:
@@ -42,16 +44,16 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
     fmt = request.query_params.get("format", "jsonl")
     if not app_id:
         return _error(400, 4, "Field not found: app_id")
-    if fmt not in FORMATS:
+    if fmt not in ENDINGS:
         return _error(400, 7, f"Unknown format: {fmt}")
     if not await run_in_threadpool(_authorised, state, app_id, request.headers.get("x-ingest-key")):
         return _error(401, 11, "Authorization error. Wrong or missing X-Ingest-Key for this app.")
     limit = state.runtime.settings.max_ingest_bytes
-    source = Path(request.headers.get("x-source-name", f"upload{FORMATS[fmt]}")).name
+    source = Path(request.headers.get("x-source-name", f"upload{ENDINGS[fmt]}")).name
     tmp_dir = state.runtime.settings.data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
-        path = Path(workdir) / f"{uuid.uuid4().hex}{FORMATS[fmt]}"
+        path = Path(workdir) / f"{uuid.uuid4().hex}{ENDINGS[fmt]}"
         size = 0
         with path.open("wb") as out:
             async for chunk in request.stream():

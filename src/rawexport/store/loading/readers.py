@@ -22,7 +22,7 @@ from rawexport.domain import catalog
 from rawexport.domain.catalog import Kind
 from rawexport.store.loading.validate import column_kind, table_of
 
-__all__ = ["JSON_LINES", "Record", "Unreadable", "read_records"]
+__all__ = ["FILE_FORMATS", "JSON_LINES", "Record", "Unreadable", "read_records"]
 
 _PARQUET_BATCH_ROWS = 65_536
 
@@ -126,6 +126,13 @@ def _parquet(path: Path, users: bool) -> Iterator[Record]:
 
 JSON_LINES = (".jsonl", ".json", ".ndjson")
 """File endings of JSON lines."""
+
+FILE_FORMATS: dict[str, str] = {
+    **dict.fromkeys(JSON_LINES, "jsonl"),
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+"""Loadable file endings and the format each is read as."""
 
 _READERS: dict[str, Callable[[Path, bool], Iterator[Record]]] = {
     **dict.fromkeys(JSON_LINES, _json_lines),
