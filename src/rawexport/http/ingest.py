@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from rawexport.http.params import BodyTooLarge, limited_stream
 from rawexport.http.state import AppState, app_state
 from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
 
@@ -54,13 +55,12 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
         path = Path(workdir) / f"{uuid.uuid4().hex}{ENDINGS[fmt]}"
-        size = 0
-        with path.open("wb") as out:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    return _error(413, 3, f"The upload exceeds the limit of {limit} bytes.")
-                out.write(chunk)
+        try:
+            with path.open("wb") as out:
+                async for chunk in limited_stream(request, limit):
+                    out.write(chunk)
+        except BodyTooLarge:
+            return _error(413, 3, f"The upload exceeds the limit of {limit} bytes.")
         try:
             report = await run_in_threadpool(
                 load_file, state.runtime.store, app_id, path, users=users, source_name=source

@@ -8,6 +8,7 @@ a form only when it is not JSON.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from rawexport.domain.errors import ApiError
 from rawexport.meta.accounts import Accounts, User
 
-__all__ = ["Params", "authenticate", "read_params"]
+__all__ = ["BodyTooLarge", "Params", "authenticate", "limited_stream", "read_params"]
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,27 @@ async def read_params(request: Request, limit: int, *, form_fallback: bool) -> P
     return Params(dict(request.query_params), body, raw, json_error)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    chunks: list[bytes] = []
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"exceeds the limit of {limit} bytes")
+        self.limit = limit
+
+
+async def limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive; BodyTooLarge as soon as they pass `limit` bytes."""
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ApiError(3, detail=f"The request body exceeds the limit of {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+            raise BodyTooLarge(limit)
+        yield chunk
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    try:
+        return b"".join([chunk async for chunk in limited_stream(request, limit)])
+    except BodyTooLarge:
+        raise ApiError(3, detail=f"The request body exceeds the limit of {limit} bytes.") from None
 
 
 def authenticate(accounts: Accounts, params: Params) -> User:
