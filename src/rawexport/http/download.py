@@ -34,7 +34,7 @@ def _starts_at_zero(range_header: str | None) -> bool:
     if range_header is None:
         return True
     match = _RANGE_START.match(range_header)
-    return match is None or match.group(1) in ("", "0") or int(match.group(1)) == 0
+    return match is None or int(match.group(1) or 0) == 0
 
 
 def _authorise(state: AppState, params: Params, counted: bool) -> tuple[str, str]:
