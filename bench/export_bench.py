@@ -1,11 +1,13 @@
-"""Export benchmark: one job of N rows over three tables, through the real server.
+"""Export benchmark: a job of N rows over three tables, through the real server.
 
-    .venv/bin/python bench/export_bench.py [--rows N ...] [--events E,E,E] [--direct]
+    .venv/bin/python bench/export_bench.py [--rows N ...] [--events E,E,E] [--repeat R] [--direct]
 
 For each N (default 5,000,000, split over gs, ip and a custom event unless --events says
 otherwise) the rows of a fresh app are loaded with `rawexport load`, then `rawexport serve` runs
-on a free loopback port and the job goes setjob -> getprogress every 50 ms -> download, while
-psutil samples the server's memory. Then, in this process, on the same rows and in the same run:
+on a free loopback port and the same job runs R times (default 3; the median counts), each
+setjob -> getprogress every 50 ms -> complete, then one download. The kernel's high-water mark
+gives the server's peak memory over the jobs. Then, in this process, on the same rows and in
+the same run:
   * baseline: each file's rows fetched into Python and written with the `csv` module into a
     `zipfile.ZipFile(ZIP_DEFLATED)` at its default level;
   * copy+zip: chDB writes each file INTO OUTFILE a plain file, then the files are zipped with the
@@ -19,6 +21,7 @@ import argparse
 import csv
 import io
 import os
+import statistics
 import tempfile
 import time
 import zipfile
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from bench_server import BenchServer, RssSampler, cli
+from bench_server import BenchServer, PeakRss, cli
 from export_data import CUSTOM_EVENT, EVENT_MAKERS, write_bench_files
 
 from rawexport.domain.catalog import standard_event
@@ -46,13 +49,17 @@ MB = 1 << 20
 @dataclass
 class Measured:
     rows: int
-    engine_s: float
+    engine_runs: list[float]
     peak_rss: int
     idle_rss: int
     zip_bytes: int
     download_s: float = 0.0
     baseline_s: float = 0.0
     copy_s: float = 0.0
+
+    @property
+    def engine_s(self) -> float:
+        return statistics.median(self.engine_runs)
 
 
 def _spec(app_id: str, start: int, events: Sequence[str]) -> JobSpec:
@@ -66,7 +73,7 @@ def _window_start() -> int:
 
 
 def run_server(
-    data_dir: Path, sizes: list[int], events: list[str]
+    data_dir: Path, sizes: list[int], events: list[str], repeat: int
 ) -> list[tuple[JobSpec, Measured]]:
     space = cli(data_dir, "space", "create", "bench")["space_id"]
     user = cli(data_dir, "user", "create", "--space", space, "--email", "bench@example.com")
@@ -82,21 +89,23 @@ def run_server(
         report_path = data_dir / "report.zip"
         with BenchServer(data_dir) as server:
             idle = server.rss()
-            with RssSampler(server.pid) as sampler:
-                began = time.perf_counter()
-                url = server.run_job(user["user_token"], app, start, start + DAY_S, events)
-                engine_s = time.perf_counter() - began
+            engine_runs = []
+            with PeakRss(server.pid) as memory:
+                for _ in range(repeat):
+                    began = time.perf_counter()
+                    url = server.run_job(user["user_token"], app, start, start + DAY_S, events)
+                    engine_runs.append(time.perf_counter() - began)
             began = time.perf_counter()
             size = server.download(url, report_path)
             download_s = time.perf_counter() - began
         _check_report(report_path, rows)
-        measured = Measured(rows, engine_s, sampler.peak, idle, size, download_s)
+        measured = Measured(rows, engine_runs, memory.peak, idle, size, download_s)
         runs.append((_spec(app, start, events), measured))
     return runs
 
 
 def run_direct(
-    store: EventStore, work: Path, rows: int, events: list[str]
+    store: EventStore, work: Path, rows: int, events: list[str], repeat: int
 ) -> tuple[JobSpec, Measured]:
     app = f"bench-direct-{rows}"
     start = _window_start()
@@ -105,13 +114,15 @@ def run_direct(
         for i, path in enumerate(files):
             load_file(store, app, path, users=i == 0)
     spec = _spec(app, start, events)
-    idle = RssSampler.rss_of(os.getpid())
-    with RssSampler(os.getpid()) as sampler:
-        began = time.perf_counter()
-        result = run_export(store, spec, work / "report.zip", lambda _: None)
-        engine_s = time.perf_counter() - began
+    idle = PeakRss.rss_of(os.getpid())
+    engine_runs = []
+    with PeakRss(os.getpid()) as memory:
+        for _ in range(repeat):
+            began = time.perf_counter()
+            result = run_export(store, spec, work / "report.zip", lambda _: None)
+            engine_runs.append(time.perf_counter() - began)
     _check_report(work / "report.zip", rows)
-    return spec, Measured(rows, engine_s, sampler.peak, idle, result.size)
+    return spec, Measured(rows, engine_runs, memory.peak, idle, result.size)
 
 
 def _check_report(path: Path, rows: int) -> None:
@@ -163,9 +174,10 @@ def print_report(results: list[Measured], mode: str, events: list[str]) -> None:
     print(f"{os.cpu_count()} CPUs, load average now {load} (other processes slow every figure)")
     for m in results:
         print(f"\n{m.rows:,} rows")
+        runs = " / ".join(f"{s:.2f}" for s in m.engine_runs)
         print(
             f"  engine   {m.engine_s:6.2f} s {m.rows / m.engine_s / 1e6:6.2f} M rows/s"
-            "  (setjob -> complete)"
+            f"  (setjob -> complete, median of {len(m.engine_runs)}: {runs} s)"
         )
         if m.download_s:
             print(f"  download {m.download_s:6.2f} s {m.zip_bytes / MB:8.0f} MB ZIP")
@@ -174,7 +186,7 @@ def print_report(results: list[Measured], mode: str, events: list[str]) -> None:
                 f"  {name} {seconds:6.2f} s {m.rows / seconds / 1e6:6.2f} M rows/s"
                 f"  engine is {seconds / m.engine_s:5.1f}x faster"
             )
-        print(f"  peak RSS {m.peak_rss / MB:6.0f} MB  (before the job {m.idle_rss / MB:.0f} MB)")
+        print(f"  peak RSS {m.peak_rss / MB:6.0f} MB  (before the jobs {m.idle_rss / MB:.0f} MB)")
     if len(results) > 1:
         low, high = min(results, key=lambda m: m.rows), max(results, key=lambda m: m.rows)
         print(
@@ -191,6 +203,9 @@ def main() -> None:
         default=f"gs,ip,{CUSTOM_EVENT}",
         help=f"comma-separated, among {', '.join(EVENT_MAKERS)}",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="jobs per size; the median is compared"
+    )
     parser.add_argument("--direct", action="store_true", help="call run_export in-process")
     args = parser.parse_args()
     events = args.events.split(",")
@@ -200,9 +215,9 @@ def main() -> None:
         if args.direct:
             store = open_store(events_url)
             ensure_schema(store)
-            runs = [run_direct(store, data_dir, n, events) for n in args.rows]
+            runs = [run_direct(store, data_dir, n, events, args.repeat) for n in args.rows]
         else:
-            runs = run_server(data_dir, args.rows, events)
+            runs = run_server(data_dir, args.rows, events, args.repeat)
             # One process at a time opens a chDB directory: the server has stopped by now.
             store = open_store(events_url)
         for spec, measured in runs:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rawexport.demo.generator import generate_demo
 from rawexport.domain import catalog
-from rawexport.store import EventStore, custom_event_names, table_name
+from rawexport.store import EventStore, known_custom_events, table_name
 
 END = 1_750_000_000
 
@@ -17,9 +17,8 @@ def test_demo_shapes(event_store: EventStore, app_id: str, tmp_path: Path) -> No
     )
     assert (stats.users, stats.start_date, stats.end_date) == (400, END - 10 * 86400, END)
     assert set(catalog.STANDARD_EVENTS) - set(stats.rows) <= {"sbs", "rp", "sc", "sp"}
-    assert {"levelComplete", "shopOpened", "questFinished"} <= custom_event_names(
-        event_store, app_id
-    )
+    expected = {"levelComplete", "shopOpened", "questFinished"}
+    assert known_custom_events(event_store, app_id, expected) == expected
     (low, high) = event_store.rows(
         f"SELECT min(time), max(time) FROM {table_name(catalog.STANDARD_EVENTS['gs'])}"
         " WHERE app_id = {a:String}",

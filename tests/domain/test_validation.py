@@ -12,14 +12,20 @@ from rawexport.domain.jobspec import Condition, Filter, JobSpec
 from rawexport.domain.validation import build_spec, check_fields
 
 NOW = 1_700_000_000
+KNOWN = {"levelComplete", "shopOpened"}
 
 
-def spec(**body: Any) -> JobSpec:
+def spec(asked: list[set[str]] | None = None, **body: Any) -> JobSpec:
+    """The JobSpec of `body`; each call of `custom_events` is appended to `asked`."""
     full = {"app_id": "a", "start_date": NOW - 3600, "end_date": NOW, **body}
     check_fields(full)
-    return build_spec(
-        full, now=NOW, retention_days=90, custom_events=lambda: {"levelComplete", "shopOpened"}
-    )
+
+    def custom_events(names: set[str]) -> set[str]:
+        if asked is not None:
+            asked.append(names)
+        return names & KNOWN
+
+    return build_spec(full, now=NOW, retention_days=90, custom_events=custom_events)
 
 
 def code_of(**body: Any) -> int:
@@ -34,6 +40,14 @@ def test_no_events_means_basic_and_custom() -> None:
         s = spec(**({"events": events} if events is not None else {}))
         assert [e.event for e in s.events] == list(BASIC_EVENTS)
         assert s.all_custom
+
+
+def test_custom_names_are_looked_up_once_and_only_when_requested() -> None:
+    asked: list[set[str]] = []
+    spec(asked, events=["gs", "@custom_events"])
+    assert asked == []
+    spec(asked, events=["levelComplete", {"name": "shopOpened", "alias": "s"}, "tr"])
+    assert asked == [{"levelComplete", "shopOpened"}]
 
 
 def test_groups_and_names() -> None:

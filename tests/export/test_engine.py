@@ -181,11 +181,12 @@ class _FailsOnSecondExport:
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
 
-    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> None:
+    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> int:
         self.exports += 1
-        self._store.export(sql, params, fmt, path)
+        rows = self._store.export(sql, params, fmt, path)
         if self.exports == 2:
             raise RuntimeError("disk on fire")
+        return rows
 
 
 def test_a_failure_leaves_no_file_behind(

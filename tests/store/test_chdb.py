@@ -62,6 +62,18 @@ def test_insert_file(event_store: EventStore, tmp_path: Path) -> None:
     event_store.execute(f"DROP TABLE {table}")
 
 
+@pytest.mark.parametrize("fmt", ["CSVWithNames", "JSONEachRow", "Parquet"])
+def test_export_counts_the_rows_of_the_result_not_of_the_tables_read(
+    event_store: EventStore, tmp_path: Path, fmt: str
+) -> None:
+    # A filter, a DISTINCT and a join: the result has far fewer rows than were read.
+    sql = (
+        "SELECT DISTINCT n % 7 AS k FROM (SELECT number AS n FROM numbers(100000)"
+        " WHERE n % 3 = 0) AS a JOIN (SELECT number AS n FROM numbers(50)) AS b USING (n)"
+    )
+    assert event_store.export(sql, None, fmt, str(tmp_path / "out")) == 7
+
+
 def test_format_names_are_checked(event_store: EventStore, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format"):
         event_store.export("SELECT 1", None, "CSV; DROP TABLE x", str(tmp_path / "x"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rawexport.domain import catalog
-from rawexport.store import EventStore, custom_event_names, ensure_schema, table_name
+from rawexport.store import EventStore, ensure_schema, known_custom_events, table_name
 from rawexport.store.schema import EVENT_TABLES
 
 
@@ -49,11 +49,15 @@ def test_ensure_schema_is_idempotent(event_store: EventStore) -> None:
     ensure_schema(event_store)
 
 
-def test_custom_event_names_per_app(event_store: EventStore, app_id: str) -> None:
+def test_known_custom_events_are_those_the_app_received(
+    event_store: EventStore, app_id: str
+) -> None:
     custom = table_name(catalog.CUSTOM_TABLE)
     event_store.execute(
         f"INSERT INTO {custom} (app_id, time, `devtodev ID`, event) VALUES"
         " ({a:String}, 1, 1, 'shop'), ({a:String}, 2, 1, 'quest'), ('other', 1, 1, 'x')",
         {"a": app_id},
     )
-    assert custom_event_names(event_store, app_id) == {"shop", "quest"}
+    asked = ["shop", "quest", "x", "never", "shop"]
+    assert known_custom_events(event_store, app_id, asked) == {"shop", "quest"}
+    assert known_custom_events(event_store, app_id, []) == set()

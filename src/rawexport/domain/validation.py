@@ -29,6 +29,7 @@ MAX_LIST_VALUES = 10_000
 """Values of one `eq`/`neq` list."""
 _LIST_OPERATORS = frozenset({"eq", "neq"})
 BASIC_GROUP, CUSTOM_GROUP = "@basic_events", "@custom_events"
+_GROUPS = frozenset({BASIC_GROUP, CUSTOM_GROUP})
 
 
 def json_type(value: object) -> str:
@@ -146,9 +147,13 @@ def build_spec(
     *,
     now: float,
     retention_days: int,
-    custom_events: Callable[[], set[str]],
+    custom_events: Callable[[set[str]], set[str]],
 ) -> JobSpec:
-    """Codes 7, 10, 8, 9, in that order. `custom_events` lists the app's known custom events."""
+    """Codes 7, 10, 8, 9, in that order.
+
+    `custom_events(names)` tells which of `names` the app has received; it is called at most
+    once, with every custom event name of the request, and only if there is one.
+    """
     fmt = body.get("format", "csv")
     if fmt not in FORMATS:
         raise ApiError(7, {"format": fmt})
@@ -158,6 +163,8 @@ def build_spec(
         raise ApiError(10, {"days": retention_days})
 
     raw_events: list[str | dict[str, Any]] = body.get("events") or [BASIC_GROUP, CUSTOM_GROUP]
+    names = [cast(str, e if isinstance(e, str) else e["name"]) for e in raw_events]
+    custom_names = {n for n in names if n not in _GROUPS and standard_event(n) is None}
     known: set[str] | None = None
     selections: list[EventSelection] = []
     all_custom = False
@@ -174,7 +181,7 @@ def build_spec(
         alias = item.get("alias")
         custom = standard_event(name) is None
         if custom:
-            known = custom_events() if known is None else known
+            known = custom_events(custom_names) if known is None else known
             if name not in known:
                 raise ApiError(8, {"event": name})
         elif filters:

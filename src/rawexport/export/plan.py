@@ -22,6 +22,18 @@ __all__ = ["FilePlan", "plan_files"]
 
 _PROBE_THREADS = 4
 
+_FILE_QUERY_SETTINGS = ", ".join(
+    (
+        # Without it an output column named like a stored one (a parameter `time`) would
+        # replace that column in WHERE and ORDER BY.
+        "prefer_column_name_to_alias = 1",
+        # ORDER BY time is read in order, merging the table's parts. By default each part's
+        # reader runs ahead into a buffer while the pipe is full, which made the peak memory
+        # grow with the number of parts, hence with the data (+150 MB a file at 10 M rows).
+        "read_in_order_use_buffering = 0",
+    )
+)
+
 
 @dataclass(frozen=True)
 class FilePlan:
@@ -110,9 +122,7 @@ def _plan(
 ) -> FilePlan:
     rows, keys = probe
     columns, expressions = select_list(table, keys, params)
-    # Without this setting an output column named like a stored one (a parameter `time`)
-    # would replace that column in WHERE and ORDER BY.
-    query = f"SELECT {expressions} {source} ORDER BY time SETTINGS prefer_column_name_to_alias = 1"
+    query = f"SELECT {expressions} {source} ORDER BY time SETTINGS {_FILE_QUERY_SETTINGS}"
     stat = FileStat(file_name, selection.event, selection.alias, rows, columns, selection.filters)
     return FilePlan(stat, source, query)
 

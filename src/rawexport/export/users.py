@@ -11,7 +11,7 @@ from rawexport.export.params import QueryParams
 from rawexport.store.chdb import quote_identifier
 from rawexport.store.schema import table_name
 
-__all__ = ["matching_users_sql", "users_count_query", "users_query"]
+__all__ = ["matching_users_sql", "users_query"]
 
 _ID = quote_identifier("devtodev ID")
 
@@ -41,10 +41,6 @@ def users_query(sources: Sequence[str], app: str) -> str:
         f" LEFT JOIN (SELECT {columns} FROM {table_name(USERS)} FINAL WHERE app_id = {app})"
         f" AS card USING ({_ID}) ORDER BY {_ID}"
     )
-
-
-def users_count_query(sources: Sequence[str]) -> str:
-    return f"SELECT count() FROM ({_exported_ids(sources)})"
 
 
 def _exported_ids(sources: Sequence[str]) -> str:

@@ -13,7 +13,7 @@ from rawexport.domain.validation import build_spec, check_fields
 from rawexport.http.envelope import ok
 from rawexport.http.params import Params, authenticate, read_params
 from rawexport.http.state import AppState, app_state
-from rawexport.store import custom_event_names
+from rawexport.store import known_custom_events
 
 __all__ = ["setjob"]
 
@@ -44,6 +44,6 @@ def _assign(state: AppState, params: Params) -> str:
         body,
         now=time.time(),
         retention_days=rt.settings.retention_days,
-        custom_events=lambda: custom_event_names(rt.store, app.id),
+        custom_events=lambda names: known_custom_events(rt.store, app.id, names),
     )
     return rt.jobs.submit(user, app.id, spec.to_json(), spec.format, rt.limits, time.time())

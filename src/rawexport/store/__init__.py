@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from rawexport.store.base import EventStore, Params
 from rawexport.store.chdb import ChdbStore
 from rawexport.store.loading import LoadError, LoadReport, load_file
-from rawexport.store.schema import custom_event_names, ensure_schema, table_name
+from rawexport.store.schema import ensure_schema, known_custom_events, table_name
 
 __all__ = [
     "ChdbStore",
@@ -16,8 +16,8 @@ __all__ = [
     "LoadError",
     "LoadReport",
     "Params",
-    "custom_event_names",
     "ensure_schema",
+    "known_custom_events",
     "load_file",
     "open_store",
     "table_name",

@@ -24,10 +24,10 @@ class EventStore(Protocol):
     def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
         """Run a SELECT and return its rows as Python values."""
 
-    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> None:
+    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> int:
         """Write the result of SELECT `sql` to `path` (a file or a FIFO) in ClickHouse `fmt`.
 
-        Null is written as an empty field in CSV formats.
+        Null is written as an empty field in CSV formats. Returns the number of rows written.
         """
 
     def insert_file(self, table: str, path: str, fmt: str, columns: Sequence[str] = ()) -> None:

@@ -22,6 +22,9 @@ _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r
 class _QueryResult(Protocol):
     def bytes(self) -> bytes: ...
 
+    def rows_read(self) -> int:
+        """The rows of the result (not of the tables read: that is `storage_rows_read`)."""
+
 
 class _Connection(Protocol):
     """The part of `chdb.connect()`'s connection used here (chdb ships no type hints)."""
@@ -104,26 +107,28 @@ class ChdbStore:
             with self._lock:
                 self._idle.append(conn)
 
-    def _query(self, sql: str, fmt: str, params: Params | None) -> bytes:
+    def _query(self, sql: str, fmt: str, params: Params | None) -> _QueryResult:
         with self._connection() as conn:
-            # Read the result before the connection serves another query.
-            return conn.query(sql, fmt, params=_param_texts(params)).bytes()
+            result = conn.query(sql, fmt, params=_param_texts(params))
+            result.bytes()  # read the result before the connection serves another query
+            return result
 
     def execute(self, sql: str, params: Params | None = None) -> None:
         self._query(sql, "Null", params)
 
     def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        result = self._query(sql, "JSONCompactEachRow", params)
+        result = self._query(sql, "JSONCompactEachRow", params).bytes()
         return [tuple(orjson.loads(line)) for line in result.splitlines()]
 
-    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> None:
+    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> int:
         # APPEND lets the target already exist, which a FIFO always does.
-        self._query(
+        result = self._query(
             f"{sql} INTO OUTFILE {quote_string(path)} APPEND FORMAT {_format_name(fmt)}"
             " SETTINGS format_csv_null_representation = ''",
             "Null",
             params,
         )
+        return result.rows_read()
 
     def insert_file(self, table: str, path: str, fmt: str, columns: Sequence[str] = ()) -> None:
         column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""

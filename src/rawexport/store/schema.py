@@ -7,6 +7,8 @@ ReplacingMergeTree: a newer `_version` of a card replaces the older one, so read
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
 from rawexport.store.chdb import quote_identifier
@@ -15,8 +17,8 @@ __all__ = [
     "DATABASE",
     "EVENT_TABLES",
     "VERSION_COLUMN",
-    "custom_event_names",
     "ensure_schema",
+    "known_custom_events",
     "stored_columns",
     "table_name",
 ]
@@ -78,11 +80,21 @@ def ensure_schema(store: EventStore) -> None:
         store.execute(_create_statement(table))
 
 
-def custom_event_names(store: EventStore, app_id: str) -> set[str]:
-    """Names of the custom events `app_id` has ever received."""
-    rows = store.rows(
-        f"SELECT DISTINCT event FROM {table_name(catalog.CUSTOM_TABLE)}"
-        " WHERE app_id = {app_id:String}",
-        {"app_id": app_id},
-    )
-    return {str(name) for (name,) in rows}
+def known_custom_events(store: EventStore, app_id: str, names: Iterable[str]) -> set[str]:
+    """Those of `names` that `app_id` has received as custom events, ever.
+
+    One `LIMIT 1` lookup per name on the table's sorting key (app_id, event, time): the cost
+    does not grow with the number of stored events.
+    """
+    wanted = sorted(set(names))
+    if not wanted:
+        return set()
+    params: dict[str, str] = {"app_id": app_id}
+    lookups = []
+    for n, name in enumerate(wanted):
+        params[f"e{n}"] = name
+        lookups.append(
+            f"(SELECT event FROM {table_name(catalog.CUSTOM_TABLE)}"
+            f" WHERE app_id = {{app_id:String}} AND event = {{e{n}:String}} LIMIT 1)"
+        )
+    return {str(name) for (name,) in store.rows(" UNION ALL ".join(lookups), params)}
