@@ -21,6 +21,7 @@ import argparse
 import csv
 import io
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -73,35 +74,32 @@ def _window_start() -> int:
 
 
 def run_server(
-    data_dir: Path, sizes: list[int], events: list[str], repeat: int
-) -> list[tuple[JobSpec, Measured]]:
+    data_dir: Path, rows: int, events: list[str], repeat: int
+) -> tuple[JobSpec, Measured]:
     space = cli(data_dir, "space", "create", "bench")["space_id"]
     user = cli(data_dir, "user", "create", "--space", space, "--email", "bench@example.com")
-    runs = []
-    for rows in sizes:
-        app = cli(data_dir, "app", "create", "--space", space, f"bench-{rows}")["app_id"]
-        cli(data_dir, "app", "grant", user["user_id"], app)
-        start = _window_start()
-        with tempfile.TemporaryDirectory(dir=data_dir) as tmp:
-            cards, *files = write_bench_files(Path(tmp), rows, events, start * 1000, DAY_S * 1000)
-            cli(data_dir, "load", "--app", app, "--users", str(cards))
-            cli(data_dir, "load", "--app", app, *map(str, files))
-        report_path = data_dir / "report.zip"
-        with BenchServer(data_dir) as server:
-            idle = server.rss()
-            engine_runs = []
-            with PeakRss(server.pid) as memory:
-                for _ in range(repeat):
-                    began = time.perf_counter()
-                    url = server.run_job(user["user_token"], app, start, start + DAY_S, events)
-                    engine_runs.append(time.perf_counter() - began)
-            began = time.perf_counter()
-            size = server.download(url, report_path)
-            download_s = time.perf_counter() - began
-        _check_report(report_path, rows)
-        measured = Measured(rows, engine_runs, memory.peak, idle, size, download_s)
-        runs.append((_spec(app, start, events), measured))
-    return runs
+    app = cli(data_dir, "app", "create", "--space", space, f"bench-{rows}")["app_id"]
+    cli(data_dir, "app", "grant", user["user_id"], app)
+    start = _window_start()
+    with tempfile.TemporaryDirectory(dir=data_dir) as tmp:
+        cards, *files = write_bench_files(Path(tmp), rows, events, start * 1000, DAY_S * 1000)
+        cli(data_dir, "load", "--app", app, "--users", str(cards))
+        cli(data_dir, "load", "--app", app, *map(str, files))
+    report_path = data_dir / "report.zip"
+    with BenchServer(data_dir) as server:
+        idle = server.rss()
+        engine_runs = []
+        with PeakRss(server.pid) as memory:
+            for _ in range(repeat):
+                began = time.perf_counter()
+                url = server.run_job(user["user_token"], app, start, start + DAY_S, events)
+                engine_runs.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        size = server.download(url, report_path)
+        download_s = time.perf_counter() - began
+    _check_report(report_path, rows)
+    measured = Measured(rows, engine_runs, memory.peak, idle, size, download_s)
+    return _spec(app, start, events), measured
 
 
 def run_direct(
@@ -123,6 +121,30 @@ def run_direct(
             engine_runs.append(time.perf_counter() - began)
     _check_report(work / "report.zip", rows)
     return spec, Measured(rows, engine_runs, memory.peak, idle, result.size)
+
+
+def run_size(data_dir: Path, rows: int, events: list[str], repeat: int, direct: bool) -> Measured:
+    """One size in a data directory of its own, then the baseline and copy+zip on its rows.
+
+    Sizes do not share a store, so one size's parts and merges never weigh on another's.
+    """
+    data_dir.mkdir()
+    events_url = Settings.load({"data_dir": data_dir}).events_url
+    if direct:
+        store = open_store(events_url)
+        ensure_schema(store)
+        spec, measured = run_direct(store, data_dir, rows, events, repeat)
+    else:
+        spec, measured = run_server(data_dir, rows, events, repeat)
+        # One process at a time opens a chDB directory: the server has stopped by now.
+        store = open_store(events_url)
+    try:
+        measured.baseline_s = baseline(store, spec, data_dir / "baseline.zip")
+        measured.copy_s = copy_then_zip(store, spec, data_dir)
+    finally:
+        store.close()
+    shutil.rmtree(data_dir)
+    return measured
 
 
 def _check_report(path: Path, rows: int) -> None:
@@ -210,22 +232,12 @@ def main() -> None:
     args = parser.parse_args()
     events = args.events.split(",")
     with tempfile.TemporaryDirectory(prefix="rawexport-bench-") as tmp:
-        data_dir = Path(tmp)
-        events_url = Settings.load({"data_dir": data_dir}).events_url
-        if args.direct:
-            store = open_store(events_url)
-            ensure_schema(store)
-            runs = [run_direct(store, data_dir, n, events, args.repeat) for n in args.rows]
-        else:
-            runs = run_server(data_dir, args.rows, events, args.repeat)
-            # One process at a time opens a chDB directory: the server has stopped by now.
-            store = open_store(events_url)
-        for spec, measured in runs:
-            measured.baseline_s = baseline(store, spec, data_dir / "baseline.zip")
-            measured.copy_s = copy_then_zip(store, spec, data_dir)
-        store.close()
+        results = [
+            run_size(Path(tmp) / f"rows-{n}", n, events, args.repeat, args.direct)
+            for n in args.rows
+        ]
     mode = "run_export in-process" if args.direct else "through rawexport serve"
-    print_report([m for _, m in runs], mode, events)
+    print_report(results, mode, events)
 
 
 if __name__ == "__main__":

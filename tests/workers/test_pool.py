@@ -132,6 +132,19 @@ def test_percent_is_reported_while_running(
     assert done.percent == 100
 
 
+def test_a_new_percent_is_recorded_without_waiting_for_the_heartbeat(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    export = GatedExport(percent=42)
+    pools(export, heartbeat_s=3600)
+    job_id = submit()
+
+    running = wait_for_job(queue, job_id, lambda job: job.percent == 42)
+    export.finish.set()
+
+    assert running.status == JobStatus.RUNNING
+
+
 def test_failed_job_keeps_a_helpful_message(
     queue: JobQueue, submit: Callable[[], str], pools: StartPool, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 POLL_S = 0.5
 """How often an idle worker looks for jobs submitted by another process."""
 
+PROGRESS_WRITE_S = 1.0
+"""A running job's new percent reaches the database at most this often (and at heartbeats)."""
+
 ProgressCallback = Callable[[int], None]
 
 
@@ -57,6 +60,7 @@ class _Lease:
     worker_id: str
     percent: int = 0
     lost: bool = False
+    next_write: float = 0.0  # time.monotonic() from which a new percent may be written
 
 
 class WorkerPool:
@@ -136,6 +140,10 @@ class WorkerPool:
         def on_progress(percent: int) -> None:
             if lease.lost or self._stopping.is_set():
                 raise _Interrupted(job.id)
+            if percent != lease.percent and time.monotonic() >= lease.next_write:
+                # Without this, getprogress would move only with the heartbeat (every 5 s).
+                lease.next_write = time.monotonic() + PROGRESS_WRITE_S
+                self._record_progress(lease, percent)
             lease.percent = percent
 
         with self._leases_lock:
@@ -169,6 +177,14 @@ class WorkerPool:
             log.exception("job %s failed", lease.job_id, exc_info=error)
             message = str(error) or type(error).__name__
             self._queue.fail(lease.job_id, lease.worker_id, message, time.time())
+
+    def _record_progress(self, lease: _Lease, percent: int) -> None:
+        try:
+            if not self._queue.heartbeat(lease.job_id, lease.worker_id, percent, time.time()):
+                lease.lost = True
+        except Exception:
+            # Progress is advice to the poller; the export goes on, the heartbeat retries.
+            log.warning("job %s: progress not recorded", lease.job_id, exc_info=True)
 
     def _keep_leases(self) -> None:
         now = time.time()
