@@ -23,12 +23,16 @@ def test_failed_job_answers_code_1_with_a_helpful_message(
     reports.mkdir(exist_ok=True)
     reports.rmdir()
     reports.write_text("not a directory")  # the export cannot write its ZIP
-    answer = wait_done(server, acc.token, submit(server, acc))
+    job = submit(server, acc)
+    answer = wait_done(server, acc.token, job)
     assert answer.status_code == 500
     (error,) = answer.json()["errors"]
     assert error["code"] == 1
     assert error["msg"].startswith("Unknown Error The export job failed:")
     assert "reports" in error["msg"]
+    shown = server.cli("job", "show", job)  # what the operator sees of it
+    assert (shown["status"], shown["spec"]["app_id"]) == ("failed", acc.app_id)
+    assert "reports" in shown["error"]
 
 
 def test_pending_and_interrupted_jobs_run_after_a_restart(
@@ -50,6 +54,11 @@ def test_pending_and_interrupted_jobs_run_after_a_restart(
     server.start()
     for job in (pending, interrupted):
         assert wait_done(server, acc.token, job).status_code == 201
+    listed = server.cli("job", "list")["jobs"]
+    assert [j["id"] for j in listed] == [interrupted, pending]  # newest first
+    for j in listed:
+        assert (j["status"], j["rows"]) == ("complete", len(rows()))
+        assert 0 < j["seconds"] == round(j["finished_at"] - j["created_at"], 3)
 
 
 def test_access_log_never_contains_a_token(start_server: Callable[..., LiveServer]) -> None:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "token": "rawexport.cli.accounts:token",
     "app": "rawexport.cli.accounts:app",
     "load": "rawexport.cli.load:load",
+    "job": "rawexport.cli.jobs:job",
     "pull": "rawexport.cli.pull:pull",
 }
 

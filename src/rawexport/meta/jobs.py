@@ -89,6 +89,12 @@ class JobQueue:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         return None if row is None else Job.from_row(row)
 
+    def recent(self, limit: int) -> list[Job]:
+        """The `limit` most recently submitted jobs, newest first."""
+        query = select(jobs).order_by(jobs.c.created_at.desc()).limit(limit)
+        with self._engine.connect() as conn:
+            return [Job.from_row(row) for row in conn.execute(query).mappings()]
+
     def claim(self, worker_id: str, now: float) -> Job | None:
         """Take the oldest pending job for `worker_id`, or None when there is none.
 
