@@ -96,6 +96,36 @@ def cut_once() -> Iterator[CutOnceTransport]:
     transport.close()
 
 
+class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The real HTTP transport, for the sync or the async client, that notes the Range and
+    If-Range headers and the status of every download."""
+
+    def __init__(self) -> None:
+        self._sync = httpx.HTTPTransport()
+        self._async = httpx.AsyncHTTPTransport()
+        self.downloads: list[tuple[str | None, str | None, int]] = []
+
+    def _note(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if "/download" in request.url.path:
+            headers = request.headers
+            self.downloads.append(
+                (headers.get("range"), headers.get("if-range"), response.status_code)
+            )
+        return response
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._note(request, self._sync.handle_request(request))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._note(request, await self._async.handle_async_request(request))
+
+    def close(self) -> None:
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        await self._async.aclose()
+
+
 RetryLog = list[tuple[Exception, float]]
 
 

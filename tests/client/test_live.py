@@ -26,7 +26,7 @@ from rawexport.client import (
 )
 from rawexport.client.errors import next_utc_midnight
 
-from .conftest import CutOnceTransport, Loaded, RetryLog, load_tutorial
+from .conftest import CutOnceTransport, Loaded, RecordingTransport, RetryLog, load_tutorial
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
@@ -113,6 +113,47 @@ def test_a_dropped_download_resumes_where_it_stopped(
     whole = httpx.get(link.url).content  # a second, uncut download of the same report
     assert resumed.read_bytes() == whole
     assert tutorial_ids(resumed) == sorted(r["devtodev ID"] for r in loaded.rows)
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+@pytest.mark.parametrize(
+    ("left", "status"), [("half", 206), ("another file's bytes", 200), ("all", 416)]
+)
+def test_a_later_run_resumes_what_an_interrupted_one_left(
+    tutorial: Loaded, tmp_path: Path, client_kind: str, left: str, status: int
+) -> None:
+    url, token = tutorial.server.url, tutorial.account.token
+    with Client(url, token) as client:
+        job_id = client.set_job(tutorial.account.app_id, tutorial.start, tutorial.end, ["tr"])
+        link = client.wait(job_id).link
+    assert link is not None
+    whole = httpx.get(link.url)
+    etag = whole.headers["etag"]
+    kept, noted = {
+        "half": (whole.content[: len(whole.content) // 2], etag),
+        "another file's bytes": (b"PK" * 700, '"an older report"'),
+        "all": (whole.content, etag),
+    }[left]
+    # What a run killed before publishing leaves beside its target.
+    target = tmp_path / "report.zip"
+    (tmp_path / "report.zip.part").write_bytes(kept)
+    (tmp_path / "report.zip.part.etag").write_text(noted)
+
+    recording = RecordingTransport()
+    if client_kind == "sync":
+        with Client(url, token, transport=recording) as client:
+            published = client.download(link.url, target)
+    else:
+
+        async def download() -> Path:
+            async with AsyncClient(url, token, transport=recording) as client:
+                return await client.download(link.url, target)
+
+        published = asyncio.run(download())
+
+    assert published == target and target.read_bytes() == whole.content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.zip"]
+    assert recording.downloads == [(f"bytes={len(kept)}-", noted, status)]
 
 
 def test_frequency_limit_is_waited_out(

@@ -1,8 +1,10 @@
 """The parts of a resumable report download that do no network I/O.
 
-Bytes go to `NAME.part` beside the target; after a broken connection the next request asks for
-`Range: bytes=N-` where N is what is already on disk. Only a complete file that passes the ZIP
-check is renamed to its final name, so a reader never sees half an archive.
+Bytes go to `NAME.part` beside the target, and the server's ETag of the file to
+`NAME.part.etag`. After a broken connection, or in a later run after the process was killed,
+the next request asks for `Range: bytes=N-` where N is what is already on disk, with `If-Range:
+ETAG`: a server whose file is not that one any more sends it whole. Only a complete file that
+passes the ZIP check is renamed to its final name, so a reader never sees half an archive.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ def archive_name(job_id: str) -> str:
     return "rawexport-" + re.sub(r"[^A-Za-z0-9_-]", "_", job_id) + ".zip"
 
 
-def request_headers(offset: int) -> dict[str, str]:
+def request_headers(offset: int, etag: str | None = None) -> dict[str, str]:
     # identity: Range offsets count stored bytes, which a compressed transfer would not match.
     headers = {"Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+        if etag is not None:
+            headers["If-Range"] = etag
     return headers
 
 
@@ -77,8 +81,27 @@ class PartFile:
     def __init__(self, target: Path):
         self.target = target
         self.path = target.with_name(target.name + ".part")
+        self._etag_path = target.with_name(target.name + ".part.etag")
 
-    def open_at(self, offset: int) -> BinaryIO:
+    def resume_point(self) -> int:
+        """The bytes already on disk that a resume may keep: none without the file's ETag."""
+        if self.path.exists() and self._etag_path.exists():
+            return self.path.stat().st_size
+        return 0
+
+    def etag(self) -> str | None:
+        """The ETag of the file whose bytes are on disk, if the server gave one."""
+        try:
+            return self._etag_path.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def open_at(self, offset: int, etag: str | None) -> BinaryIO:
+        """Open for writing from `offset` on, the bytes after it cut, noting `etag` first."""
+        if etag is None:
+            self._etag_path.unlink(missing_ok=True)
+        else:
+            self._etag_path.write_text(etag)
         out = self.path.open("r+b" if offset else "wb")
         out.seek(offset)
         out.truncate()
@@ -86,6 +109,7 @@ class PartFile:
 
     def publish(self) -> Path:
         """Check every member's CRC, then rename; a corrupt file is removed, not kept."""
+        self._etag_path.unlink(missing_ok=True)
         try:
             with zipfile.ZipFile(self.path) as archive:
                 bad_member = archive.testzip()

@@ -102,18 +102,23 @@ class Client:
     def download(
         self, url: str, path: str | PathLike[str], on_bytes: ByteProgress | None = None
     ) -> Path:
-        """Stream the report at `url` to `path`, resuming after a broken connection."""
+        """Stream the report at `url` to `path`, resuming after a broken connection, or from
+        what an earlier, interrupted run left in `path`.part."""
         part = PartFile(Path(path))
         budget = RetryBudget(self._retry)
-        written = 0
+        written = part.resume_point()
         while True:
             try:
-                with self._http.stream("GET", url, headers=request_headers(written)) as response:
+                headers = request_headers(written, part.etag())
+                with self._http.stream("GET", url, headers=headers) as response:
+                    if response.status_code == httpx.codes.REQUESTED_RANGE_NOT_SATISFIABLE:
+                        # An earlier run got the whole file but stopped before publishing it.
+                        return part.publish()
                     if response.status_code >= 300:
                         response.read()
                     written = body_start(response, written)
                     total = expected_total(response, written)
-                    with part.open_at(written) as out:
+                    with part.open_at(written, response.headers.get("etag")) as out:
                         # Chunks as they arrive (no re-chunking buffer): whatever was received
                         # before a cut is on disk, and the resume asks only for the rest.
                         for chunk in response.iter_raw():
