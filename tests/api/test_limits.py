@@ -93,13 +93,19 @@ def test_download_cap_counts_whole_downloads_only(start_server: Callable[..., Li
     acc = server.account()
     server.load(acc.app_id, rows())
     url = wait_done(server, acc.token, submit(server, acc)).json()["data"]["result"]["url"]
-    assert [httpx.get(url).status_code for _ in range(2)] == [200, 200]
-    assert httpx.get(url, headers={"Range": "bytes=5-"}).status_code == 206
+    first = httpx.get(url)
+    assert first.status_code == 200
+    resume = {"Range": "bytes=5-", "If-Range": first.headers["etag"]}
+    assert httpx.get(url, headers=resume).status_code == 206
     assert httpx.head(url).status_code == 200
-    denied = httpx.get(url)
+    # A Range with an If-Range that names another file gets the whole file: a download.
+    whole = httpx.get(url, headers={**resume, "If-Range": '"another file"'})
+    assert (whole.status_code, whole.content) == (200, first.content)
+    denied = httpx.get(url, headers={"Range": "bytes=0-"})
     assert denied.status_code == 403
     (error,) = denied.json()["errors"]
     assert error["code"] == 14 and "at most 2 times" in error["msg"]
+    assert httpx.get(url, headers=resume).status_code == 206  # resuming stays possible
 
 
 def test_expired_report_is_gone(start_server: Callable[..., LiveServer]) -> None:

@@ -7,6 +7,7 @@ import re
 import time
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
@@ -24,20 +25,48 @@ _RANGE_START = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-")
 async def download(request: Request) -> Response:
     state = app_state(request)
     params = await read_params(request, state.runtime.settings.max_body_bytes, form_fallback=True)
-    counted = request.method == "GET" and _starts_at_zero(request.headers.get("range"))
-    path, job_id = await run_in_threadpool(_authorise, state, params, counted)
-    return FileResponse(path, media_type="application/zip", filename=f"{job_id}.zip")
+    return await run_in_threadpool(_serve, state, params, request.method, request.headers)
 
 
-def _starts_at_zero(range_header: str | None) -> bool:
-    """A ranged request that resumes (does not start at byte 0) is not a new download."""
+def _serve(state: AppState, params: Params, method: str, headers: Headers) -> FileResponse:
+    job_id, path = _authorise(state, params)
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:  # the sweeper deleted it since
+        raise ApiError(21) from None
+    response = FileResponse(
+        path, media_type="application/zip", filename=f"{job_id}.zip", stat_result=stat
+    )
+    limit = state.runtime.settings.max_downloads
+    whole = method == "GET" and _sends_whole_file(headers, response)
+    if whole and not state.runtime.jobs.register_download(job_id, limit):
+        raise ApiError(
+            14, {"file_id": job_id}, detail=f"The report may be downloaded at most {limit} times."
+        )
+    return response
+
+
+def _sends_whole_file(headers: Headers, response: FileResponse) -> bool:
+    """Whether the answer is the whole report, a new download (a resume is not one).
+
+    It is when there is no Range, or one from byte 0, or an If-Range naming another file (then
+    the Range is ignored).
+    """
+    if_range = headers.get("if-range")
+    if if_range is not None and if_range not in (
+        response.headers["etag"],
+        response.headers["last-modified"],
+    ):
+        return True
+    range_header = headers.get("range")
     if range_header is None:
         return True
     match = _RANGE_START.match(range_header)
     return match is None or int(match.group(1) or 0) == 0
 
 
-def _authorise(state: AppState, params: Params, counted: bool) -> tuple[str, str]:
+def _authorise(state: AppState, params: Params) -> tuple[str, str]:
+    """The job id and report path the token may download; the checks of contract §7 in order."""
     rt = state.runtime
     token = params.token()
     user = rt.accounts.user_by_token(token)
@@ -52,9 +81,4 @@ def _authorise(state: AppState, params: Params, counted: bool) -> tuple[str, str
     expired = job.expires_at is not None and time.time() >= job.expires_at
     if expired or path is None or not os.path.exists(path):
         raise ApiError(21)
-    limit = rt.settings.max_downloads
-    if counted and not rt.jobs.register_download(job.id, limit):
-        raise ApiError(
-            14, {"file_id": job.id}, detail=f"The report may be downloaded at most {limit} times."
-        )
-    return path, job.id
+    return job.id, path
