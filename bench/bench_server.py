@@ -41,7 +41,7 @@ class PeakRss:
     """The peak resident memory of a process and its children over a `with` block.
 
     The kernel keeps each process's high-water mark (VmHWM); writing 5 to clear_refs resets it
-    to the current RSS (Linux 4.0+). So the peak is exact, even for a spike between two samples,
+    to the current RSS (Linux 4.0+). So the peak is exact, however brief the spike,
     and measuring costs no CPU while the job runs. A child that exits inside the block is not
     counted (the server starts none while it exports).
     """
