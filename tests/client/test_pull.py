@@ -8,9 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 from click.testing import CliRunner, Result
 
 from rawexport.cli.pull import pull
+from rawexport.client import Client
+from rawexport.client.download import archive_name
 
 from .conftest import Loaded, load_tutorial
 
@@ -120,3 +123,39 @@ def test_help_documents_the_exit_codes() -> None:
             continue
         assert f"  {code}  " in result.stdout
     assert "RAWEXPORT_TOKEN" in result.stdout
+
+
+def test_job_finishes_a_stopped_pull_without_a_new_job(tutorial: Loaded, tmp_path: Path) -> None:
+    server, account = tutorial.server, tutorial.account
+    with Client(server.url, account.token) as client:
+        job = client.set_job(account.app_id, tutorial.start, tutorial.end, ["tr"])
+        link = client.wait(job).link
+    assert link is not None
+    whole = httpx.get(link.url)  # the one whole download; resumes are not counted
+    # What a pull killed half-way through its download leaves in -o DIR.
+    output = tmp_path / "out"
+    output.mkdir()
+    part = output / f"{archive_name(job)}.part"
+    part.write_bytes(whole.content[: len(whole.content) // 2])
+    (output / f"{archive_name(job)}.part.etag").write_text(whole.headers["etag"])
+
+    result = CliRunner().invoke(
+        pull,
+        ["--url", server.url, "--job", job, "-o", str(output)],
+        env={"RAWEXPORT_TOKEN": account.token},
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert {p.name for p in output.iterdir()} == {"tr.csv", "users.csv"}  # no .part left
+    assert len((output / "tr.csv").read_text().splitlines()) == 1 + len(tutorial.rows)
+    shown = server.cli("job", "show", job)
+    assert shown["downloads"] == 1  # the download resumed: the server sent only the rest
+    assert [j["id"] for j in server.cli("job", "list")["jobs"]].count(job) == 1
+
+
+def test_without_job_the_window_is_required(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        pull, ["--url", "http://127.0.0.1:9", "--token", "t", "--app", "a", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "--app, --from and --to are needed unless --job" in result.stderr

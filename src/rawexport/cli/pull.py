@@ -64,7 +64,9 @@ Exit codes:
 """
 
 
-def _when(ctx: click.Context, param: click.Parameter, value: str) -> int:
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
     try:
         return parse_when(value)
     except ValueError as exc:
@@ -76,18 +78,9 @@ def _when(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option(
     "--token", required=True, envvar="RAWEXPORT_TOKEN", show_envvar=True, help="User API token."
 )
-@click.option("--app", "app_id", required=True, help="Application id.")
-@click.option(
-    "--from",
-    "start",
-    required=True,
-    metavar="WHEN",
-    callback=_when,
-    help="Window start (included).",
-)
-@click.option(
-    "--to", "end", required=True, metavar="WHEN", callback=_when, help="Window end (excluded)."
-)
+@click.option("--app", "app_id", help="Application id.")
+@click.option("--from", "start", metavar="WHEN", callback=_when, help="Window start (included).")
+@click.option("--to", "end", metavar="WHEN", callback=_when, help="Window end (excluded).")
 @click.option(
     "--event", "events", multiple=True, help="Event id or custom event name; repeat. Default: all."
 )
@@ -105,17 +98,26 @@ def _when(ctx: click.Context, param: click.Parameter, value: str) -> int:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for the report files.",
 )
+@click.option(
+    "--job",
+    "job_id",
+    help="Finish an earlier pull of this job instead of setting a new one (--app, --from, "
+    "--to are then not needed): its download resumes where it stopped.",
+)
 def pull(
     url: str,
     token: str,
-    app_id: str,
-    start: int,
-    end: int,
+    app_id: str | None,
+    start: int | None,
+    end: int | None,
     events: tuple[str, ...],
     report_format: str | None,
     output: Path,
+    job_id: str | None,
 ) -> None:
     """Export events of APP in [--from, --to) and extract the report into -o DIR."""
+    # The job to finish, or the window of a new one.
+    request = job_id if job_id is not None else _window(app_id, start, end)
     console = Console(stderr=True)
 
     def notice(error: Exception, delay: float) -> None:
@@ -123,14 +125,18 @@ def pull(
 
     try:
         with Client(url, token, on_retry=notice) as client:
-            job_id = client.set_job(app_id, start, end, events, report_format=report_format)
-            console.print(f"job {job_id}", highlight=False)
-            done = _wait(console, client, job_id)
+            job = (
+                request
+                if isinstance(request, str)
+                else client.set_job(*request, events, report_format=report_format)
+            )
+            console.print(f"job {job} (if stopped, go on with --job {job})", highlight=False)
+            done = _wait(console, client, job)
             if done.link is None:
                 console.print(done.message or "The result is empty.", highlight=False)
                 return
             output.mkdir(parents=True, exist_ok=True)
-            archive = _download(console, client, done.link.url, output / archive_name(job_id))
+            archive = _download(console, client, done.link.url, output / archive_name(job))
     except RawExportError as error:
         console.print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(next(code for kind, code in EXIT_CODES if isinstance(error, kind)))
@@ -138,6 +144,12 @@ def pull(
     report.extract(output)
     archive.unlink()
     Console().print(_files_table(report))
+
+
+def _window(app_id: str | None, start: int | None, end: int | None) -> tuple[str, int, int]:
+    if app_id is None or start is None or end is None:
+        raise click.UsageError("--app, --from and --to are needed unless --job names a job")
+    return app_id, start, end
 
 
 def _wait(console: Console, client: Client, job_id: str) -> JobProgress:
