@@ -63,6 +63,24 @@ def test_a_bad_line_is_named_and_nothing_is_stored(start_server: Callable[..., L
     assert wait_done(server, fresh, job).status_code == 200  # empty: nothing was stored
 
 
+def test_an_upload_of_many_blocks_arrives_whole_and_leaves_no_file(
+    start_server: Callable[..., LiveServer],
+) -> None:
+    server = start_server()
+    acc = server.account()
+    created = server.cli("app", "create", "--space", acc.space_id, "big")
+    count = 40_000  # about 3 MB: several of the blocks an upload is written in
+    body = b"".join(
+        json.dumps({"event": "tr", "devtodev ID": i, "time": NOW_MS - i, "step": i % 9}).encode()
+        + b"\n"
+        for i in range(1, count + 1)
+    )
+    assert len(body) > 2 * (1 << 20)
+    answer = post(server, created["app_id"], created["ingest_key"], body)
+    assert answer.json() == {"status_code": 200, "data": {"rows": {"tr": count}, "total": count}}
+    assert list((server.data_dir / "tmp").iterdir()) == []
+
+
 def test_csv_upload_and_size_limit(start_server: Callable[..., LiveServer]) -> None:
     server = start_server(RAWEXPORT_MAX_INGEST_BYTES="200")
     acc = server.account()

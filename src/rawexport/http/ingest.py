@@ -8,10 +8,12 @@ ingest key in `X-Ingest-Key`. Not part of the published API.
 from __future__ import annotations
 
 import hmac
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,6 +27,9 @@ __all__ = ["ingest_events", "ingest_users"]
 # Reversed so that each format keeps its first ending (jsonl: .jsonl).
 ENDINGS = {fmt: ending for ending, fmt in reversed(FILE_FORMATS.items())}
 """The file ending an upload of each format is stored under, so the loader reads it right."""
+
+
+_WRITE_BLOCK = 1 << 20
 
 
 def _error(status: int, code: int, msg: str) -> JSONResponse:
@@ -51,14 +56,11 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
         return _error(401, 11, "Authorization error. Wrong or missing X-Ingest-Key for this app.")
     limit = state.runtime.settings.max_ingest_bytes
     source = Path(request.headers.get("x-source-name", f"upload{ENDINGS[fmt]}")).name
-    tmp_dir = state.runtime.settings.data_dir / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
-        path = Path(workdir) / f"{uuid.uuid4().hex}{ENDINGS[fmt]}"
+    workdir = await run_in_threadpool(_new_workdir, state.runtime.settings.data_dir / "tmp")
+    try:
+        path = workdir / f"{uuid.uuid4().hex}{ENDINGS[fmt]}"
         try:
-            with path.open("wb") as out:
-                async for chunk in limited_stream(request, limit):
-                    out.write(chunk)
+            await _receive(request, path, limit)
         except BodyTooLarge:
             return _error(413, 3, f"The upload exceeds the limit of {limit} bytes.")
         try:
@@ -67,7 +69,27 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
             )
         except LoadError as exc:
             return _error(400, 5, str(exc))
+    finally:
+        await run_in_threadpool(shutil.rmtree, workdir, ignore_errors=True)
     return JSONResponse({"status_code": 200, "data": {"rows": report.rows, "total": report.total}})
+
+
+def _new_workdir(parent: Path) -> Path:
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=parent))
+
+
+async def _receive(request: Request, path: Path, limit: int) -> None:
+    """Write the body to `path`, in blocks of 1 MiB written by a worker thread: a disk that
+    makes writers wait (dirty page throttling) must not stop the event loop."""
+    async with await anyio.open_file(path, "wb") as out:
+        block = bytearray()
+        async for chunk in limited_stream(request, limit):
+            block += chunk
+            if len(block) >= _WRITE_BLOCK:
+                await out.write(bytes(block))
+                block.clear()
+        await out.write(bytes(block))
 
 
 def _authorised(state: AppState, app_id: str, key: str | None) -> bool:
