@@ -193,7 +193,11 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def print_report(results: list[Measured], mode: str, events: list[str]) -> None:
+def print_report(results: list[Measured], direct: bool, events: list[str]) -> None:
+    mode = "run_export in-process" if direct else "through rawexport serve"
+    timed = "run_export" if direct else "setjob -> complete"
+    # In-process, the bench's own memory (the baselines' rows in Python) is in the figure.
+    process = "this process" if direct else "the server"
     print(f"\nexport benchmark, {mode}; events: {', '.join(events)}")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{os.cpu_count()} CPUs, load average now {load} (other processes slow every figure)")
@@ -202,7 +206,7 @@ def print_report(results: list[Measured], mode: str, events: list[str]) -> None:
         runs = " / ".join(f"{s:.2f}" for s in m.engine_runs)
         print(
             f"  engine   {m.engine_s:6.2f} s {m.rows / m.engine_s / 1e6:6.2f} M rows/s"
-            f"  (setjob -> complete, median of {len(m.engine_runs)}: {runs} s)"
+            f"  ({timed}, median of {len(m.engine_runs)}: {runs} s)"
         )
         if m.polled_runs:
             polled = " / ".join(f"{s:.2f}" for s in m.polled_runs)
@@ -214,8 +218,11 @@ def print_report(results: list[Measured], mode: str, events: list[str]) -> None:
                 f"  {name} {seconds:6.2f} s {m.rows / seconds / 1e6:6.2f} M rows/s"
                 f"  engine is {seconds / m.engine_s:5.1f}x faster"
             )
-        print(f"  peak RSS {m.peak_rss / MB:6.0f} MB  (before the jobs {m.idle_rss / MB:.0f} MB)")
-    if len(results) > 1:
+        print(
+            f"  peak RSS {m.peak_rss / MB:6.0f} MB  of {process}"
+            f" (before the jobs {m.idle_rss / MB:.0f} MB)"
+        )
+    if len(results) > 1 and not direct:
         low, high = min(results, key=lambda m: m.rows), max(results, key=lambda m: m.rows)
         print(
             f"\npeak RSS, {high.rows:,} rows vs {low.rows:,} rows:"
@@ -242,8 +249,7 @@ def main() -> None:
             run_size(Path(tmp) / f"rows-{n}", n, events, args.repeat, args.direct)
             for n in args.rows
         ]
-    mode = "run_export in-process" if args.direct else "through rawexport serve"
-    print_report(results, mode, events)
+    print_report(results, args.direct, events)
 
 
 if __name__ == "__main__":
