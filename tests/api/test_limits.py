@@ -10,19 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.api.test_progress_download import API, NOW, rows, submit, wait_done
+from tests.api.test_progress_download import API, post_setjob, rows, submit, wait_done
 from tests.conftest import Account, LiveServer
 
 
 def setjob_status(server: LiveServer, acc: Account) -> tuple[int, int | None, str | None]:
-    body = {
-        "user_token": acc.token,
-        "app_id": acc.app_id,
-        "start_date": NOW - 3600,
-        "end_date": NOW,
-        "events": ["tr"],
-    }
-    answer = httpx.post(f"{server.url}{API}/setjob", json=body, timeout=60)
+    answer = post_setjob(server, acc)
     errors = answer.json().get("errors")
     return (
         answer.status_code,

@@ -32,7 +32,8 @@ def rows() -> list[dict[str, Any]]:
     ]
 
 
-def submit(server: LiveServer, acc: Account, **extra: Any) -> str:
+def post_setjob(server: LiveServer, acc: Account, **extra: Any) -> httpx.Response:
+    """setjob for `acc`'s app, `tr` events of the hour before NOW, unless `extra` says otherwise."""
     body = {
         "user_token": acc.token,
         "app_id": acc.app_id,
@@ -41,7 +42,11 @@ def submit(server: LiveServer, acc: Account, **extra: Any) -> str:
         "events": ["tr"],
         **extra,
     }
-    response = httpx.post(f"{server.url}{API}/setjob", json=body, timeout=30)
+    return httpx.post(f"{server.url}{API}/setjob", json=body, timeout=60)
+
+
+def submit(server: LiveServer, acc: Account, **extra: Any) -> str:
+    response = post_setjob(server, acc, **extra)
     assert response.status_code == 200, response.text
     job_id: str = response.json()["data"]
     return job_id

@@ -49,8 +49,13 @@ def json_type(value: object) -> str:
     return "object"
 
 
+def _invalid(field: str, received: str, expected: str) -> ApiError:
+    """Code 5: `field` holds `received` where `expected` belongs."""
+    return ApiError(5, {"field": field, "received": received, "expected": expected})
+
+
 def _wrong_type(field: str, value: object, expected: str) -> ApiError:
-    return ApiError(5, {"field": field, "received": json_type(value), "expected": expected})
+    return _invalid(field, json_type(value), expected)
 
 
 def check_fields(body: Mapping[str, Any]) -> None:
@@ -83,28 +88,14 @@ def check_fields(body: Mapping[str, Any]) -> None:
     _filters(users_filter, "users_filter")
     for column in users_filter:
         if column not in USERS.column_names:
-            raise ApiError(
-                5,
-                {
-                    "field": f"users_filter.{column}",
-                    "received": "unknown column",
-                    "expected": "a users.csv column",
-                },
-            )
+            raise _invalid(f"users_filter.{column}", "unknown column", "a users.csv column")
 
 
 def _filters(raw: object, where: str) -> tuple[Filter, ...]:
     if not isinstance(raw, dict):
         raise _wrong_type(where, raw, "object")
     if len(raw) > MAX_FILTERS:
-        raise ApiError(
-            5,
-            {
-                "field": where,
-                "received": f"{len(raw)} parameters",
-                "expected": f"at most {MAX_FILTERS}",
-            },
-        )
+        raise _invalid(where, f"{len(raw)} parameters", f"at most {MAX_FILTERS}")
     return tuple(_filter(name, ops, f"{where}.{name}") for name, ops in raw.items())
 
 
@@ -114,24 +105,12 @@ def _filter(name: str, ops: object, where: str) -> Filter:
     conditions = []
     for op, value in ops.items():
         if op not in OPERATORS:
-            raise ApiError(
-                5,
-                {
-                    "field": f"{where}.{op}",
-                    "received": "unknown operator",
-                    "expected": "one of " + ", ".join(sorted(OPERATORS)),
-                },
+            raise _invalid(
+                f"{where}.{op}", "unknown operator", "one of " + ", ".join(sorted(OPERATORS))
             )
         scalars = value if isinstance(value, list) and op in _LIST_OPERATORS else [value]
         if len(scalars) > MAX_LIST_VALUES:
-            raise ApiError(
-                5,
-                {
-                    "field": f"{where}.{op}",
-                    "received": f"{len(scalars)} values",
-                    "expected": f"at most {MAX_LIST_VALUES}",
-                },
-            )
+            raise _invalid(f"{where}.{op}", f"{len(scalars)} values", f"at most {MAX_LIST_VALUES}")
         for v in scalars:
             if v is None or isinstance(v, list | dict):
                 expected = "number, string, boolean"
@@ -185,14 +164,7 @@ def build_spec(
             if name not in known:
                 raise ApiError(8, {"event": name})
         elif filters:
-            raise ApiError(
-                5,
-                {
-                    "field": f"{name}.filters",
-                    "received": "object",
-                    "expected": "no filters on a standard event",
-                },
-            )
+            raise _invalid(f"{name}.filters", "object", "no filters on a standard event")
         selections.append(EventSelection(name, custom, alias or name, alias, filters))
     return JobSpec(
         app_id=cast(str, body["app_id"]),

@@ -134,11 +134,12 @@ FILE_FORMATS: dict[str, str] = {
 }
 """Loadable file endings and the format each is read as."""
 
-_READERS: dict[str, Callable[[Path, bool], Iterator[Record]]] = {
-    **dict.fromkeys(JSON_LINES, _json_lines),
-    ".csv": _csv,
-    ".parquet": _parquet,
+_FORMAT_READERS: dict[str, Callable[[Path, bool], Iterator[Record]]] = {
+    "jsonl": _json_lines,
+    "csv": _csv,
+    "parquet": _parquet,
 }
+_READERS = {ending: _FORMAT_READERS[fmt] for ending, fmt in FILE_FORMATS.items()}
 
 
 def read_records(path: Path, *, users: bool) -> Iterator[Record]:
