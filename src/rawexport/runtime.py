@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
@@ -24,10 +25,22 @@ class Runtime:
     settings: Settings
     _store: EventStore | None = field(default=None, init=False, repr=False)
 
+    @property
+    def shares_metadata(self) -> bool:
+        """Whether the metadata database is named by URL, and so may serve other processes."""
+        return self.settings.database_url is not None
+
+    @property
+    def owns_data_dir(self) -> bool:
+        """Whether the event store is embedded in DATA_DIR, where one process at a time may open
+        it (chDB); such a process is the one the local `rawexport load` talks to."""
+        return urlsplit(self.settings.events_url).scheme == "chdb"
+
     @cached_property
     def engine(self) -> Engine:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return connect(self.settings.metadata_url)
+        # A database of this process alone is upgraded at start; a shared one only by the
+        # operator (`rawexport db upgrade`), who knows when the previous release has stopped.
+        return connect(self.settings.metadata_url, upgrade_existing=not self.shares_metadata)
 
     @cached_property
     def accounts(self) -> Accounts:

@@ -42,7 +42,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Base of the report `url` in getprogress (default: from the request).",
         str,
     ),
-    Setting("workers", 2, "Export worker threads inside `rawexport serve`."),
+    Setting(
+        "workers",
+        2,
+        "Export worker threads of `rawexport serve` (0: API only) and of `rawexport worker`.",
+    ),
     Setting("jobs_per_day_space", 100, "Accepted jobs per UTC day per space."),
     Setting("jobs_per_day_user", 50, "Accepted jobs per UTC day per user."),
     Setting("max_concurrent_jobs", 5, "Pending plus running jobs per user."),
@@ -52,6 +56,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retention_days", 90, "How far back start_date and end_date may lie, in days."),
     Setting("heartbeat_s", 5, "Seconds between a running job's heartbeats."),
     Setting("stale_after_s", 30, "A running job without a heartbeat for this long is re-queued."),
+    Setting(
+        "max_attempts",
+        3,
+        "A job whose worker stopped heartbeating this many times fails (code 1) instead.",
+    ),
+    Setting(
+        "poll_s",
+        1,
+        "Seconds between an idle worker's looks for jobs it was not woken for "
+        "(PostgreSQL wakes workers of every process at once).",
+    ),
     Setting("sweep_interval_s", 60, "Seconds between sweeps that delete expired reports."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
@@ -74,6 +89,8 @@ class Settings:
     retention_days: int = 90
     heartbeat_s: int = 5
     stale_after_s: int = 30
+    max_attempts: int = 3
+    poll_s: int = 1
     sweep_interval_s: int = 60
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30

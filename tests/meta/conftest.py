@@ -1,12 +1,29 @@
-"""Fixtures of the metadata tests: every test runs on SQLite and on PostgreSQL."""
+"""Fixtures of the metadata tests: every test runs on SQLite and on PostgreSQL.
+
+The queue takes every time from the database's clock, so a test cannot hand it a moment; it
+makes time pass for a job instead, by moving the job's stored times back (`age_job`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from sqlalchemy import Engine, update
 
+from rawexport.domain.jobspec import JobSpec
 from rawexport.meta.accounts import Accounts, User
+from rawexport.meta.schema import jobs
 
-__all__ = ["member"]
+__all__ = ["AgeJob", "age_job", "member", "spec_of"]
+
+AgeJob = Callable[[str, float], None]
+
+_TIMES = ("created_at", "started_at", "finished_at", "heartbeat_at", "expires_at")
+
+
+def spec_of(app_id: str) -> JobSpec:
+    return JobSpec(app_id, 1_700_000_000, 1_700_086_400, events=(), format="jsonl")
 
 
 @pytest.fixture
@@ -19,3 +36,15 @@ def member(accounts: Accounts) -> tuple[User, str]:
     assert user is not None
     accounts.grant(user.id, app_id)
     return user, app_id
+
+
+@pytest.fixture
+def age_job(engine: Engine) -> AgeJob:
+    """`age_job(job_id, seconds)`: as if `seconds` had passed since each of the job's times."""
+
+    def age(job_id: str, seconds: float) -> None:
+        earlier = {name: jobs.c[name] - seconds for name in _TIMES}
+        with engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(earlier))
+
+    return age

@@ -1,22 +1,27 @@
-"""Quota checks of `JobQueue.submit`: order, Retry-After, and no race between simultaneous calls."""
+"""Quota checks of `JobQueue.submit`: order, Retry-After, the database's UTC day, and no race
+between simultaneous calls."""
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import Engine, select, update
 
 from rawexport.domain.errors import ApiError
 from rawexport.domain.quotas import Limits, seconds_to_utc_midnight, utc_day_start
 from rawexport.meta.accounts import Accounts, User
+from rawexport.meta.clock import db_now
 from rawexport.meta.jobs import JobQueue
 from rawexport.meta.quota_check import CONCURRENCY_RETRY_S
+from rawexport.meta.schema import jobs
 from rawexport.settings import Settings
+from tests.meta.conftest import spec_of
 
 NOON = datetime(2026, 1, 15, 12, 0, tzinfo=UTC).timestamp()
-SPEC = '{"app_id": "x"}'
 
 
 def test_utc_day_arithmetic_and_limits_from_settings() -> None:
@@ -31,16 +36,16 @@ def test_utc_day_arithmetic_and_limits_from_settings() -> None:
     assert Limits.from_settings(settings) == Limits(7, 50, 5, 5)
 
 
-def refusal(queue: JobQueue, user: User, app_id: str, limits: Limits, now: float) -> ApiError:
+def refusal(queue: JobQueue, user: User, app_id: str, limits: Limits) -> ApiError:
     with pytest.raises(ApiError) as refused:
-        queue.submit(user, app_id, SPEC, "csv", limits, now)
+        queue.submit(user, spec_of(app_id), limits)
     return refused.value
 
 
-def finish(queue: JobQueue, now: float) -> None:
-    job = queue.claim("worker", now)
+def finish(queue: JobQueue) -> None:
+    job = queue.claim("worker")
     assert job is not None
-    assert queue.complete(job.id, "worker", None, 0, 0, True, 60, now)
+    assert queue.complete(job.id, "worker", report_key=None, size=0, rows=0, empty=True, ttl_s=60)
 
 
 def colleague(accounts: Accounts, user: User, app_id: str, email: str) -> User:
@@ -51,45 +56,65 @@ def colleague(accounts: Accounts, user: User, app_id: str, email: str) -> User:
     return other
 
 
+def to_midnight(engine: Engine) -> int:
+    """Seconds from the database's now to the next UTC midnight, as a Retry-After."""
+    with engine.connect() as conn:
+        return seconds_to_utc_midnight(conn.execute(select(db_now())).scalar_one())
+
+
 def test_checks_in_contract_order_with_retry_after(
-    queue: JobQueue, accounts: Accounts, member: tuple[User, str]
+    queue: JobQueue, accounts: Accounts, member: tuple[User, str], engine: Engine
 ) -> None:
     user, app_id = member
     limits = Limits(
         jobs_per_day_space=3, jobs_per_day_user=2, max_concurrent_jobs=1, min_job_interval_s=10
     )
-    queue.submit(user, app_id, SPEC, "csv", limits, NOON)
+    no_spacing = replace(limits, min_job_interval_s=0)
+    queue.submit(user, spec_of(app_id), limits)
 
-    too_soon = refusal(queue, user, app_id, limits, NOON + 4)
-    # The refused call did not count: ten seconds after the accepted job the interval is over.
-    busy = refusal(queue, user, app_id, limits, NOON + 10)
-    finish(queue, NOON + 11)
-    queue.submit(user, app_id, SPEC, "csv", limits, NOON + 20)
-    finish(queue, NOON + 21)
-    user_day = refusal(queue, user, app_id, limits, NOON + 30)
-    queue.submit(
-        colleague(accounts, user, app_id, "b@example.com"), app_id, SPEC, "csv", limits, NOON + 30
-    )
+    too_soon = refusal(queue, user, app_id, limits)
+    # The refused call did not count; without the spacing, the running job is what refuses.
+    busy = refusal(queue, user, app_id, no_spacing)
+    finish(queue)
+    queue.submit(user, spec_of(app_id), no_spacing)
+    finish(queue)
+    user_day = refusal(queue, user, app_id, no_spacing)
+    queue.submit(colleague(accounts, user, app_id, "b@example.com"), spec_of(app_id), no_spacing)
     space_day = refusal(
-        queue, colleague(accounts, user, app_id, "c@example.com"), app_id, limits, NOON + 40
+        queue, colleague(accounts, user, app_id, "c@example.com"), app_id, no_spacing
     )
 
-    assert (too_soon.code, too_soon.values, too_soon.retry_after) == (20, {"limit": 10}, 6)
+    assert (too_soon.code, too_soon.values, too_soon.retry_after) == (20, {"limit": 10}, 10)
     assert (busy.code, busy.values, busy.retry_after) == (17, {"limit": 1}, CONCURRENCY_RETRY_S)
-    assert (user_day.code, user_day.values, user_day.retry_after) == (18, {"limit": 2}, 43170)
-    assert (space_day.code, space_day.values, space_day.retry_after) == (19, {"limit": 3}, 43160)
+    assert (user_day.code, user_day.values) == (18, {"limit": 2})
+    assert (space_day.code, space_day.values) == (19, {"limit": 3})
+    for refused in (user_day, space_day):
+        assert refused.retry_after == pytest.approx(to_midnight(engine), abs=2)
     assert user_day.status == 429 and busy.status == 403
 
 
-def test_daily_quotas_reset_at_utc_midnight(queue: JobQueue, member: tuple[User, str]) -> None:
+def test_daily_quotas_count_the_utc_day_of_the_database(
+    queue: JobQueue, member: tuple[User, str], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user, app_id = member
     limits = Limits(10, 1, 10, 0)
-    queue.submit(user, app_id, SPEC, "csv", limits, NOON)
-    finish(queue, NOON)
-    midnight = NOON + 12 * 3600
+    job_id = queue.submit(user, spec_of(app_id), limits)
+    finish(queue)
+    # This process's clock says tomorrow; the day is the database's, so the quota still holds.
+    monkeypatch.setattr(time, "time", lambda: time.monotonic() + 86400 * 365)
 
-    assert refusal(queue, user, app_id, limits, midnight - 0.5).retry_after == 1
-    assert queue.submit(user, app_id, SPEC, "csv", limits, midnight)
+    refused = refusal(queue, user, app_id, limits)
+
+    assert refused.code == 18
+    created = queue.get(job_id)
+    assert created is not None
+    midnight = utc_day_start(created.created_at)
+    with engine.begin() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(created_at=midnight))
+    assert refusal(queue, user, app_id, limits).code == 18
+    with engine.begin() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(created_at=midnight - 0.001))
+    assert queue.submit(user, spec_of(app_id), limits)
 
 
 def submit_at_once(queue: JobQueue, callers: list[User], app_id: str, limits: Limits) -> list[int]:
@@ -100,7 +125,7 @@ def submit_at_once(queue: JobQueue, callers: list[User], app_id: str, limits: Li
     def call(user: User) -> None:
         start.wait()
         try:
-            queue.submit(user, app_id, SPEC, "csv", limits, time.time())
+            queue.submit(user, spec_of(app_id), limits)
             outcomes.append(0)
         except ApiError as error:
             outcomes.append(error.code)

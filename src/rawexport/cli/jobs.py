@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def job_show(job_id: str, data_dir: Path, as_json: bool) -> None:
         found = rt.jobs.get(job_id)
     if found is None:
         raise click.ClickException(f"no job {job_id}")
-    emit(as_json, {**_summary(found), "spec": json.loads(found.spec)})
+    emit(as_json, {**_summary(found), "spec": asdict(found.spec)})
 
 
 def _summary(j: Job) -> dict[str, Any]:

@@ -17,6 +17,8 @@ __all__ = ["cli", "main"]
 COMMANDS: dict[str, str] = {
     "demo": "rawexport.cli.demo:demo",
     "serve": "rawexport.cli.serve:serve",
+    "worker": "rawexport.cli.worker:worker",
+    "db": "rawexport.cli.db:db",
     "space": "rawexport.cli.accounts:space",
     "user": "rawexport.cli.accounts:user",
     "token": "rawexport.cli.accounts:token",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -77,8 +76,7 @@ def _authorise(state: AppState, params: Params) -> tuple[str, str]:
         raise ApiError(22)
     if job.user_id != user.id or not rt.accounts.has_grant(user.id, job.app_id):
         raise ApiError(14, {"file_id": job.id})
-    path = job.report_path
-    expired = job.expires_at is not None and time.time() >= job.expires_at
-    if expired or path is None or not os.path.exists(path):
+    path = None if job.report_key is None else str(rt.settings.reports_dir / job.report_key)
+    if job.expired or path is None or not os.path.exists(path):
         raise ApiError(21)
     return job.id, path

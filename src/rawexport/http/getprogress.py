@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +15,6 @@ from rawexport.domain.validation import json_type
 from rawexport.http.envelope import ok
 from rawexport.http.params import Params, authenticate, read_params
 from rawexport.http.state import AppState, app_state
-from rawexport.meta.jobs import Job
 
 __all__ = ["EMPTY_MESSAGE", "getprogress", "job_id_of"]
 
@@ -45,8 +43,7 @@ def _progress(state: AppState, params: Params, base_url: str) -> JSONResponse:
     rt = state.runtime
     user = authenticate(rt.accounts, params)
     job = rt.jobs.get(job_id_of(params))
-    now = time.time()
-    if job is None or job.user_id != user.id or _expired(job, now):
+    if job is None or job.user_id != user.id or job.expired:
         raise ApiError(22)
     if job.status is JobStatus.PENDING:
         return ok(202, {"status": "pending", "percent_complete": 0})
@@ -63,11 +60,7 @@ def _progress(state: AppState, params: Params, base_url: str) -> JSONResponse:
         "msg": "Report file is ready",
         "format": job.format,
         "url": f"{base_url.rstrip('/')}/api/v1/rawexport/download/?{query}",
-        "ttl": rt.settings.report_ttl_s,
+        "ttl": job.ttl_s,
         "expire": math.ceil(job.expires_at or 0),
     }
     return ok(201, {"status": "complete", "percent_complete": 100, "result": result})
-
-
-def _expired(job: Job, now: float) -> bool:
-    return job.expires_at is not None and now >= job.expires_at

@@ -46,4 +46,4 @@ def _assign(state: AppState, params: Params) -> str:
         retention_days=rt.settings.retention_days,
         custom_events=lambda names: known_custom_events(rt.store, app.id, names),
     )
-    return rt.jobs.submit(user, app.id, spec.to_json(), spec.format, rt.limits, time.time())
+    return rt.jobs.submit(user, spec, rt.limits)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from rawexport.meta.clock import db_now
 from rawexport.meta.schema import apps, grants, spaces, users
 
 __all__ = ["Accounts", "AccountError", "App", "Duplicate", "NotFound", "User"]
@@ -74,7 +74,7 @@ class Accounts:
     def create_space(self, name: str) -> str:
         space_id = str(uuid.uuid4())
         with self._engine.begin() as conn:
-            conn.execute(insert(spaces).values(id=space_id, name=name, created_at=time.time()))
+            conn.execute(insert(spaces).values(id=space_id, name=name, created_at=db_now()))
         return space_id
 
     def create_user(self, space_id: str, email: str) -> tuple[str, str]:
@@ -93,7 +93,7 @@ class Accounts:
                         token_hash=token_hash,
                         api_access=True,
                         raw_export_access=True,
-                        created_at=time.time(),
+                        created_at=db_now(),
                     )
                 )
         except IntegrityError:
@@ -134,7 +134,7 @@ class Accounts:
                     space_id=space_id,
                     name=name,
                     ingest_key_hash=key_hash,
-                    created_at=time.time(),
+                    created_at=db_now(),
                 )
             )
         return app_id, key

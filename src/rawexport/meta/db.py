@@ -1,4 +1,10 @@
-"""Opening the metadata database: one SQLAlchemy Engine per process, SQLite or PostgreSQL."""
+"""Opening the metadata database: one SQLAlchemy Engine per process, SQLite or PostgreSQL.
+
+Which schema a process may start on: an empty database is made at the current revision by any
+process, and an older one is upgraded at start only when `upgrade_existing` (embedded mode: the
+process is the database's only user). A shared database is upgraded by `rawexport db upgrade`,
+run by the operator while no node of the previous release still uses it.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,32 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from rawexport.meta.schema import metadata
+from rawexport.meta.migrations import head, revision_of, upgrade
 
-__all__ = ["connect"]
+__all__ = ["SchemaOutdated", "connect", "open_engine"]
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def connect(url: str) -> Engine:
-    """An Engine on `url` with every table created.
+class SchemaOutdated(ValueError):
+    """The shared database is older than this release; the text tells the operator what to do."""
+
+    def __init__(self, found: str, expected: str) -> None:
+        super().__init__(
+            f"the metadata database is at revision {found}, this release expects {expected}: "
+            "stop the nodes of the previous release and run `rawexport db upgrade`"
+        )
+
+
+def connect(url: str, *, upgrade_existing: bool = True) -> Engine:
+    """An Engine on `url` whose schema is the one this release expects (see the docstring above)."""
+    engine = open_engine(url)
+    _prepare_schema(engine, upgrade_existing)
+    return engine
+
+
+def open_engine(url: str) -> Engine:
+    """An Engine on `url`, whatever its schema.
 
     SQLite (`sqlite:///path`) gets WAL so readers never wait for the writer, a busy timeout so
     writers queue instead of failing, enforced foreign keys, and transactions that begin
@@ -31,8 +54,17 @@ def connect(url: str) -> Engine:
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         _begin_immediate(engine)
-    metadata.create_all(engine)
     return engine
+
+
+def _prepare_schema(engine: Engine, upgrade_existing: bool) -> None:
+    if not upgrade_existing:
+        with engine.connect() as connection:
+            found = revision_of(connection)
+        if found not in (None, head()):
+            engine.dispose()
+            raise SchemaOutdated(found, head())
+    upgrade(engine)
 
 
 def _begin_immediate(engine: Engine) -> None:

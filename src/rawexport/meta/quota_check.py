@@ -1,6 +1,8 @@
 """The quota checks of contract §2 step 6, run inside the transaction that stores a new job.
 
 Only accepted jobs are rows of the job table, so counting rows counts exactly the jobs that count.
+`now` is the database's clock, read in that transaction once the locks are held: the UTC day and
+the interval since the last job are the same on every machine that submits.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def check_quotas(conn: Connection, user: User, limits: Limits, now: float) -> No
     """Raise for the first exceeded quota, in the order of contract §2 step 6."""
     mine = jobs.c.user_id == user.id
     last = conn.scalar(select(func.max(jobs.c.created_at)).where(mine))
-    # `now` is read before the lock is taken, so the last job may look a little in the future.
+    # A database clock stepped back (NTP) could put the last job in the future.
     elapsed = None if last is None else max(0.0, now - last)
     if elapsed is not None and elapsed < limits.min_job_interval_s:
         wait = math.ceil(limits.min_job_interval_s - elapsed)

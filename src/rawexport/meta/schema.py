@@ -1,6 +1,8 @@
 """The metadata tables: spaces, users, apps, grants and the export job queue.
 
-Times are UNIX seconds in double precision so SQLite and PostgreSQL store and compare them alike.
+Times are UNIX seconds in double precision so SQLite and PostgreSQL store and compare them alike;
+they are written by the database's clock (`meta/clock.py`). The tables change only through the
+migrations of `meta/migrations/`, which must describe the same schema as this module.
 Ids are UUID strings; an app id has the form of the published example
 `af0606ed-bbdc-065a-952c-0d92561f107c`.
 """
@@ -85,10 +87,11 @@ jobs = Table(
     Column("worker_id", Text),
     Column("attempts", Integer, nullable=False, default=0),
     Column("error", Text),
-    Column("report_path", Text),
+    Column("report_key", Text),  # where the report store keeps the ZIP, e.g. `JOB.zip`
     Column("report_size", BigInteger),
     Column("rows", BigInteger),
     Column("empty", Boolean),
+    Column("ttl_s", Integer),  # the report lifetime set at completion, so every node answers alike
     Column("expires_at", Double),
     Column("downloads", Integer, nullable=False, default=0),
     # claim: the oldest pending job; requeue: running jobs by heartbeat age.

@@ -3,9 +3,17 @@
 Restart: every claim is a lease kept alive by a heartbeat. At start a pool owns no job, so every
 running job belongs to another process; those whose heartbeat missed two periods have lost their
 worker (the process died), and are re-queued at once. Later, every heartbeat also re-queues jobs
-whose heartbeat is older than `stale_after_s`, whichever process they belonged to. A worker that was
+whose heartbeat is older than `stale_after_s`, whichever process they belonged to; a job that has
+lost `max_attempts` workers that way fails instead of taking the next one down. A worker that was
 only slow, not dead, can do no harm: the queue accepts its heartbeat and its result only while the
 job is still its own, and its export is interrupted at its next progress report.
+
+Stop: exports are interrupted at their next progress report and their jobs released; a job whose
+export does not report within `STOP_GRACE_S` is released all the same, so a stopping process
+hands its jobs back within seconds (the export thread is a daemon and dies with the process).
+
+Waking: `notify` wakes the idle workers of this process; the queue's listener (PostgreSQL)
+calls it for jobs submitted by any process; otherwise idle workers look every `poll_s`.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from typing import Protocol
 
 from rawexport.domain.jobspec import JobSpec
 from rawexport.meta.jobs import Job, JobQueue
+from rawexport.meta.wakeup import SubmissionListener
 from rawexport.settings import Settings
 from rawexport.store.base import EventStore
 from rawexport.workers.sweeper import sweep_expired_reports
@@ -29,8 +38,11 @@ __all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool"]
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.5
-"""How often an idle worker looks for jobs submitted by another process."""
+STOP_GRACE_S = 3.0
+"""How long `stop` waits for exports to notice it before releasing their jobs regardless."""
+
+LISTEN_READY_S = 5.0
+"""How long `start` waits for the submission listener before relying on polling alone."""
 
 PROGRESS_WRITE_S = 1.0
 """A running job's new percent reaches the database at most this often (and at heartbeats)."""
@@ -76,6 +88,7 @@ class WorkerPool:
         self._leases: dict[str, _Lease] = {}
         self._leases_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._listener: SubmissionListener | None = None
 
     def start(self) -> None:
         if self._threads:
@@ -84,17 +97,29 @@ class WorkerPool:
         settings.reports_dir.mkdir(parents=True, exist_ok=True)
         self._stopping.clear()
         # See the module docstring: at start, two missed heartbeats mean a dead worker.
-        dead_after_s = min(2 * settings.heartbeat_s, settings.stale_after_s)
-        self._queue.requeue_stale(time.time() - dead_after_s)
+        self._reclaim(min(2 * settings.heartbeat_s, settings.stale_after_s))
+        # Listening before the first claim: a job submitted in between is either claimed by the
+        # first look or announced to a listener already in place.
+        self._listener = self._queue.listener(self.notify)
+        if self._listener is not None and not self._listener.start(LISTEN_READY_S):
+            log.warning("not yet listening for submitted jobs; polling every %ss", settings.poll_s)
+        # Daemons: an export (or a database call) stuck past STOP_GRACE_S must not keep the
+        # process alive.
         self._threads = [
             threading.Thread(
-                target=self._work, args=(f"{self._boot_id}-{n}",), name=f"rawexport-worker-{n}"
+                target=self._work,
+                args=(f"{self._boot_id}-{n}",),
+                name=f"rawexport-worker-{n}",
+                daemon=True,
             )
             for n in range(settings.workers)
         ]
         self._threads += [
             threading.Thread(
-                target=self._every, args=(interval_s, action), name=f"rawexport-{name}"
+                target=self._every,
+                args=(interval_s, action),
+                name=f"rawexport-{name}",
+                daemon=True,
             )
             for name, interval_s, action in (
                 ("heartbeat", settings.heartbeat_s, self._keep_leases),
@@ -108,9 +133,23 @@ class WorkerPool:
         """Stop every thread; exports still running are interrupted and their jobs re-queued."""
         self._stopping.set()
         self._wake.set()
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        deadline = time.monotonic() + STOP_GRACE_S
         for thread in self._threads:
-            thread.join()
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._release_leases()
         self._threads = []
+
+    def _release_leases(self) -> None:
+        """Hand back the jobs of exports that did not stop in time (see the module docstring)."""
+        with self._leases_lock:
+            leases = list(self._leases.values())
+        for lease in leases:
+            lease.lost = True  # whatever the export does later is no longer ours to record
+            if self._queue.release(lease.job_id, lease.worker_id):
+                log.warning("job %s released while its export was still running", lease.job_id)
 
     def notify(self) -> None:
         """Wake idle workers: a job was just submitted."""
@@ -126,10 +165,10 @@ class WorkerPool:
                 log.exception("worker %s", worker_id)
                 busy = False
             if not busy:
-                self._wake.wait(POLL_S)
+                self._wake.wait(self._settings.poll_s)
 
     def _take_one(self, worker_id: str) -> bool:
-        job = self._queue.claim(worker_id, time.time())
+        job = self._queue.claim(worker_id)
         if job is not None:
             self._run(job, worker_id)
         return job is not None
@@ -148,20 +187,24 @@ class WorkerPool:
 
         with self._leases_lock:
             self._leases[worker_id] = lease
-        destination = self._settings.reports_dir / f"{job.id}.zip"
+        report_key = f"{job.id}.zip"
+        destination = self._settings.reports_dir / report_key
         try:
-            spec = JobSpec.from_json(job.spec)
-            result = self._run_export(self._store, spec, destination, on_progress)
+            result = self._run_export(self._store, job.spec, destination, on_progress)
         except Exception as error:
             self._abandon(lease, error)
             return
         finally:
             with self._leases_lock:
                 del self._leases[worker_id]
-        path = None if result.empty else str(destination)
-        ttl_s = self._settings.report_ttl_s
         if not self._queue.complete(
-            job.id, worker_id, path, result.size, result.rows, result.empty, ttl_s, time.time()
+            job.id,
+            worker_id,
+            report_key=None if result.empty else report_key,
+            size=result.size,
+            rows=result.rows,
+            empty=result.empty,
+            ttl_s=self._settings.report_ttl_s,
         ):
             log.warning("job %s was re-queued while this worker ran it; result dropped", job.id)
 
@@ -173,30 +216,41 @@ class WorkerPool:
             )
         elif self._stopping.is_set():
             self._queue.release(lease.job_id, lease.worker_id)
+            log.info("job %s released: this process is stopping", lease.job_id)
         else:
             log.exception("job %s failed", lease.job_id, exc_info=error)
             message = str(error) or type(error).__name__
-            self._queue.fail(lease.job_id, lease.worker_id, message, time.time())
+            self._queue.fail(lease.job_id, lease.worker_id, message)
 
     def _record_progress(self, lease: _Lease, percent: int) -> None:
         try:
-            if not self._queue.heartbeat(lease.job_id, lease.worker_id, percent, time.time()):
+            if not self._queue.heartbeat(lease.job_id, lease.worker_id, percent):
                 lease.lost = True
         except Exception:
             # Progress is advice to the poller; the export goes on, the heartbeat retries.
             log.warning("job %s: progress not recorded", lease.job_id, exc_info=True)
 
     def _keep_leases(self) -> None:
-        now = time.time()
         with self._leases_lock:
             leases = list(self._leases.values())
         for lease in leases:
-            if not self._queue.heartbeat(lease.job_id, lease.worker_id, lease.percent, now):
+            if not self._queue.heartbeat(lease.job_id, lease.worker_id, lease.percent):
                 lease.lost = True
-        self._queue.requeue_stale(now - self._settings.stale_after_s)
+        self._reclaim(self._settings.stale_after_s)
+
+    def _reclaim(self, stale_after_s: float) -> None:
+        reclaimed = self._queue.reclaim_stale(stale_after_s, self._settings.max_attempts)
+        if reclaimed.requeued:
+            log.warning("re-queued %d jobs whose worker stopped heartbeating", reclaimed.requeued)
+        if reclaimed.failed:
+            log.error(
+                "failed %d jobs that stopped their worker %d times",
+                reclaimed.failed,
+                self._settings.max_attempts,
+            )
 
     def _sweep(self) -> None:
-        swept = sweep_expired_reports(self._queue, time.time())
+        swept = sweep_expired_reports(self._queue, self._settings.reports_dir)
         if swept:
             log.info("deleted %d expired reports", swept)
 

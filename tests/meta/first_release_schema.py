@@ -1,0 +1,102 @@
+"""The metadata tables as the first release made them (its `meta/schema.py`, kept verbatim).
+
+The migration tests build a database of that release from these definitions, with no Alembic, as
+that release did, and upgrade it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["apps", "grants", "jobs", "metadata", "spaces", "users"]
+
+metadata = MetaData()
+
+_ID = String(36)
+_SHA256_HEX = String(64)
+
+spaces = Table(
+    "spaces",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("space_id", _ID, ForeignKey("spaces.id"), nullable=False),
+    Column("email", Text, nullable=False),
+    Column("token_hash", _SHA256_HEX, nullable=False, unique=True),
+    Column("api_access", Boolean, nullable=False),
+    Column("raw_export_access", Boolean, nullable=False),
+    Column("created_at", Double, nullable=False),
+    UniqueConstraint("space_id", "email"),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("space_id", _ID, ForeignKey("spaces.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("ingest_key_hash", _SHA256_HEX, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("user_id", _ID, ForeignKey("users.id"), primary_key=True),
+    Column("app_id", _ID, ForeignKey("apps.id"), primary_key=True),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("user_id", _ID, ForeignKey("users.id"), nullable=False),
+    Column("space_id", _ID, ForeignKey("spaces.id"), nullable=False),
+    Column("app_id", _ID, ForeignKey("apps.id"), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("percent", Integer, nullable=False, default=0),
+    Column("created_at", Double, nullable=False),
+    Column("started_at", Double),
+    Column("finished_at", Double),
+    Column("heartbeat_at", Double),
+    Column("worker_id", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("report_path", Text),
+    Column("report_size", BigInteger),
+    Column("rows", BigInteger),
+    Column("empty", Boolean),
+    Column("expires_at", Double),
+    Column("downloads", Integer, nullable=False, default=0),
+    # claim: the oldest pending job; requeue: running jobs by heartbeat age.
+    Index("jobs_status_created", "status", "created_at"),
+    Index("jobs_status_heartbeat", "status", "heartbeat_at"),
+    # quotas: a user's last and today's jobs, a user's unfinished jobs, a space's jobs today.
+    Index("jobs_user_created", "user_id", "created_at"),
+    Index("jobs_user_status", "user_id", "status"),
+    Index("jobs_space_created", "space_id", "created_at"),
+    # the sweeper: reports whose lifetime is over.
+    Index("jobs_expires", "expires_at"),
+)
