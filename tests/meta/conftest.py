@@ -15,7 +15,7 @@ from rawexport.domain.jobspec import JobSpec
 from rawexport.meta.accounts import Accounts, User
 from rawexport.meta.schema import jobs
 
-__all__ = ["AgeJob", "age_job", "member", "spec_of"]
+__all__ = ["AgeJob", "age", "age_job", "member", "spec_of"]
 
 AgeJob = Callable[[str, float], None]
 
@@ -38,13 +38,14 @@ def member(accounts: Accounts) -> tuple[User, str]:
     return user, app_id
 
 
+def age(engine: Engine, job_id: str, seconds: float) -> None:
+    """As if `seconds` had passed since each of the job's times."""
+    earlier = {name: jobs.c[name] - seconds for name in _TIMES}
+    with engine.begin() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(earlier))
+
+
 @pytest.fixture
 def age_job(engine: Engine) -> AgeJob:
-    """`age_job(job_id, seconds)`: as if `seconds` had passed since each of the job's times."""
-
-    def age(job_id: str, seconds: float) -> None:
-        earlier = {name: jobs.c[name] - seconds for name in _TIMES}
-        with engine.begin() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(earlier))
-
-    return age
+    """`age_job(job_id, seconds)`: `age` on the test's database."""
+    return lambda job_id, seconds: age(engine, job_id, seconds)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -32,10 +31,10 @@ def submit(engine: Engine, queue: JobQueue) -> Callable[[], str]:
     app_id, _ = accounts.create_app(space_id, "app")
     user = accounts.user_by_token(token)
     assert user is not None
-    spec = JobSpec(app_id, 1_700_000_000, 1_700_086_400, events=()).to_json()
+    spec = JobSpec(app_id, 1_700_000_000, 1_700_086_400, events=())
 
     def submit_job() -> str:
-        return queue.submit(user, app_id, spec, "csv", _UNLIMITED, time.time())
+        return queue.submit(user, spec, _UNLIMITED)
 
     return submit_job
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from rawexport.domain.jobspec import JobSpec
 from rawexport.domain.states import JobStatus
-from rawexport.meta.jobs import Job, JobQueue
+from rawexport.meta.jobs import Job, JobQueue, stopped_worker_message
 from rawexport.store.base import EventStore
-from rawexport.workers.pool import ProgressCallback, WorkerPool
+from rawexport.workers.pool import STOP_GRACE_S, ProgressCallback, WorkerPool
+from tests.meta.conftest import age
 
 StartPool = Callable[..., WorkerPool]
 
@@ -102,7 +104,7 @@ def test_runs_a_job_to_complete(
     job = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
 
     report = tmp_path / "reports" / f"{job_id}.zip"
-    assert job.report_path == str(report)
+    assert job.report_key == f"{job_id}.zip"
     assert (job.rows, job.empty, job.percent, job.report_size) == (
         1,
         False,
@@ -110,11 +112,10 @@ def test_runs_a_job_to_complete(
         report.stat().st_size,
     )
     assert job.finished_at is not None and job.expires_at == job.finished_at + 600
+    assert job.ttl_s == 600
     assert stores == [opaque_store]
     with zipfile.ZipFile(report) as archive:
-        assert (
-            archive.read("users.csv").decode().endswith(f"1,{JobSpec.from_json(job.spec).app_id}\n")
-        )
+        assert archive.read("users.csv").decode().endswith(f"1,{job.app_id}\n")
 
 
 def test_percent_is_reported_while_running(
@@ -157,7 +158,7 @@ def test_failed_job_keeps_a_helpful_message(
     job = wait_for_job(queue, job_id, is_status(JobStatus.FAILED))
 
     assert job.error == "event table events_x is missing"
-    assert job.report_path is None
+    assert job.report_key is None
     logged = [r for r in caplog.records if r.exc_info and job_id in r.getMessage()]
     assert logged, "the traceback goes to the log"
 
@@ -178,6 +179,49 @@ def test_stop_interrupts_exports_requeues_and_leaves_no_thread(
     assert job is not None and (job.status, job.worker_id) == (JobStatus.PENDING, None)
 
 
+def test_stop_releases_a_job_whose_export_does_not_notice_within_the_grace(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    started, finish = threading.Event(), threading.Event()
+
+    def deaf(
+        store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+    ) -> Written:
+        started.set()
+        finish.wait(60)  # no progress report: nothing tells it to stop
+        return write_report(store, spec, destination, lambda _: None)
+
+    pool = pools(deaf)
+    job_id = submit()
+    assert started.wait(15)
+
+    began = time.monotonic()
+    pool.stop()
+    stopped_after = time.monotonic() - began
+    finish.set()
+
+    assert stopped_after < STOP_GRACE_S + 2
+    released = queue.get(job_id)
+    assert released is not None and (released.status, released.worker_id) == (
+        JobStatus.PENDING,
+        None,
+    )
+
+
+def test_a_submission_wakes_a_postgresql_pool_it_was_not_told_about(
+    engine: Engine, queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no notifications: its workers are woken in the same process")
+    pools(write_report, poll_s=3600)
+    time.sleep(0.2)  # let both workers find the queue empty and go idle
+    job_id = submit()  # no pool.notify(): only the database can tell the pool
+
+    job = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE), timeout=5)
+
+    assert job.started_at is not None and job.started_at - job.created_at < 2
+
+
 def test_a_requeued_job_is_dropped_by_its_old_worker(
     queue: JobQueue, submit: Callable[[], str], pools: StartPool
 ) -> None:
@@ -186,8 +230,9 @@ def test_a_requeued_job_is_dropped_by_its_old_worker(
     job_id = submit()
     first = wait_for_job(queue, job_id, is_status(JobStatus.RUNNING))
 
-    # As if the worker had been silent too long: another worker may now take the job.
-    assert queue.requeue_stale(older_than=time.time() + 3600) == 1
+    # As if the worker had been silent too long (a heartbeat an hour from now would be stale):
+    # another worker may now take the job.
+    assert queue.reclaim_stale(stale_after_s=-3600, max_attempts=3).requeued == 1
     assert export.interrupted.wait(15)
     export.finish.set()
     done = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
@@ -200,7 +245,7 @@ def test_stale_jobs_of_live_pools_are_requeued_periodically(
     queue: JobQueue, submit: Callable[[], str], pools: StartPool
 ) -> None:
     job_id = submit()
-    assert queue.claim("vanished-worker", time.time()) is not None
+    assert queue.claim("vanished-worker") is not None
     pools(write_report, stale_after_s=2)
 
     job = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
@@ -221,25 +266,67 @@ def never_ends(store, spec, destination, on_progress):
 
 settings = Settings(data_dir=Path(sys.argv[2]), workers=1, heartbeat_s=1)
 WorkerPool(JobQueue(connect(sys.argv[1])), None, settings, never_ends).start()
+threading.Event().wait()
 """
 
 
-def test_restart_runs_pending_and_interrupted_jobs(
-    metadata_url: str, queue: JobQueue, submit: Callable[[], str], pools: StartPool, tmp_path: Path
+def crash_a_worker_on(
+    queue: JobQueue, job_id: str, metadata_url: str, tmp_path: Path, attempt: int = 0
 ) -> None:
-    interrupted = submit()
+    """A worker process claims the job (its `attempt`-th run) and dies (kill -9) in the middle."""
     server = subprocess.Popen([sys.executable, "-c", CRASHING_SERVER, metadata_url, str(tmp_path)])
     try:
-        wait_for_job(queue, interrupted, is_status(JobStatus.RUNNING))
+        wait_for_job(
+            queue, job_id, lambda job: job.status == JobStatus.RUNNING and job.attempts == attempt
+        )
     finally:
         server.kill()
         server.wait()
+
+
+def test_restart_runs_pending_and_interrupted_jobs(
+    metadata_url: str,
+    engine: Engine,
+    queue: JobQueue,
+    submit: Callable[[], str],
+    pools: StartPool,
+    tmp_path: Path,
+) -> None:
+    interrupted = submit()
+    crash_a_worker_on(queue, interrupted, metadata_url, tmp_path)
     pending = submit()
     # Two missed heartbeats tell a new pool, at its start, that the worker is gone.
-    wait_for_job(queue, interrupted, lambda job: time.time() - (job.heartbeat_at or 0) > 2.2)
+    age(engine, interrupted, 2.5)
 
     pools(write_report, stale_after_s=3600)
     rerun = wait_for_job(queue, interrupted, is_status(JobStatus.COMPLETE))
     taken_up = wait_for_job(queue, pending, is_status(JobStatus.COMPLETE))
 
     assert rerun.attempts == 1 and taken_up.attempts == 0
+
+
+def test_a_job_that_killed_three_workers_fails_instead_of_a_fourth(
+    metadata_url: str,
+    engine: Engine,
+    queue: JobQueue,
+    submit: Callable[[], str],
+    pools: StartPool,
+    tmp_path: Path,
+) -> None:
+    job_id = submit()
+    for attempt in range(3):
+        crash_a_worker_on(queue, job_id, metadata_url, tmp_path, attempt)
+        age(engine, job_id, 2.5)
+    runs: list[str] = []
+
+    def export(
+        store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+    ) -> Written:
+        runs.append(spec.app_id)
+        return write_report(store, spec, destination, on_progress)
+
+    pools(export, stale_after_s=3600)
+    failed = wait_for_job(queue, job_id, is_status(JobStatus.FAILED))
+
+    assert failed.attempts == 3 and failed.error == stopped_worker_message(3)
+    assert runs == []

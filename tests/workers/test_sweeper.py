@@ -2,51 +2,59 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from rawexport.domain.states import JobStatus
 from rawexport.meta.jobs import JobQueue
 from rawexport.workers.pool import WorkerPool
 from rawexport.workers.sweeper import sweep_expired_reports
+from tests.meta.conftest import age
 from tests.workers.test_pool import wait_for_job, write_report
 
 
-def finish_with_report(queue: JobQueue, job_id: str, report: Path, ttl_s: int, now: float) -> None:
+def finish_with_report(queue: JobQueue, job_id: str, reports: Path, ttl_s: int) -> Path:
+    report = reports / f"{job_id}.zip"
     report.write_bytes(b"PK\x05\x06" + bytes(18))
-    job = queue.claim("w", now)
+    job = queue.claim("w")
     assert job is not None and job.id == job_id
-    assert queue.complete(job_id, "w", str(report), report.stat().st_size, 1, False, ttl_s, now)
+    size = report.stat().st_size
+    assert queue.complete(
+        job_id, "w", report_key=report.name, size=size, rows=1, empty=False, ttl_s=ttl_s
+    )
+    return report
 
 
 def test_sweep_deletes_only_expired_reports(
-    queue: JobQueue, submit: Callable[[], str], tmp_path: Path
+    queue: JobQueue, engine: Engine, submit: Callable[[], str], tmp_path: Path
 ) -> None:
-    now = time.time()
     short, long_lived = submit(), submit()
-    finish_with_report(queue, short, tmp_path / "short.zip", 10, now)
-    finish_with_report(queue, long_lived, tmp_path / "long.zip", 20, now)
+    short_report = finish_with_report(queue, short, tmp_path, 10)
+    long_report = finish_with_report(queue, long_lived, tmp_path, 20)
 
-    assert sweep_expired_reports(queue, now + 9) == 0
-    assert sweep_expired_reports(queue, now + 10) == 1
-    assert sweep_expired_reports(queue, now + 10) == 0
+    for job_id in (short, long_lived):
+        age(engine, job_id, 9)
+    assert sweep_expired_reports(queue, tmp_path) == 0
+    for job_id in (short, long_lived):
+        age(engine, job_id, 1)
+    assert sweep_expired_reports(queue, tmp_path) == 1
+    assert sweep_expired_reports(queue, tmp_path) == 0
 
-    assert not (tmp_path / "short.zip").exists() and (tmp_path / "long.zip").exists()
+    assert not short_report.exists() and long_report.exists()
     swept = queue.get(short)
-    assert swept is not None and swept.report_path is None and swept.expires_at == now + 10
+    assert swept is not None and swept.report_key is None and swept.expired
 
 
 def test_a_file_already_gone_is_forgotten_too(
     queue: JobQueue, submit: Callable[[], str], tmp_path: Path
 ) -> None:
-    now = time.time()
     job_id = submit()
-    finish_with_report(queue, job_id, tmp_path / "gone.zip", 1, now)
-    (tmp_path / "gone.zip").unlink()
+    finish_with_report(queue, job_id, tmp_path, 0).unlink()
 
-    assert sweep_expired_reports(queue, now + 1) == 1
-    assert queue.expired(now + 1) == []
+    assert sweep_expired_reports(queue, tmp_path) == 1
+    assert queue.expired() == []
 
 
 def test_pool_sweeps_periodically(
@@ -55,8 +63,10 @@ def test_pool_sweeps_periodically(
     pools(write_report, report_ttl_s=1, sweep_interval_s=1)
     job_id = submit()
     done = wait_for_job(queue, job_id, lambda job: job.status == JobStatus.COMPLETE)
-    assert done.report_path is not None and Path(done.report_path).exists()
+    assert done.report_key is not None
+    report = tmp_path / "reports" / done.report_key
+    assert report.exists()
 
-    wait_for_job(queue, job_id, lambda job: job.report_path is None)
+    wait_for_job(queue, job_id, lambda job: job.report_key is None)
 
-    assert not Path(done.report_path).exists()
+    assert not report.exists()

@@ -62,11 +62,12 @@ class SubmissionListener:
                 self._stopping.wait(_RECONNECT_S)
 
     def _listen(self) -> None:
-        # A connection of its own, out of the pool: it stays in LISTEN for the process's life.
-        raw = self._engine.raw_connection()
-        raw.detach()
+        # A connection of its own, made like the engine's but out of its pool: it stays in
+        # LISTEN for the process's life.
+        dialect = self._engine.dialect
+        args, kwargs = dialect.create_connect_args(self._engine.url)
+        connection: Any = dialect.loaded_dbapi.connect(*args, **kwargs)  # psycopg.Connection
         try:
-            connection: Any = raw.driver_connection  # psycopg.Connection
             connection.autocommit = True
             connection.execute(f"LISTEN {CHANNEL}")
             self._listening.set()
@@ -75,4 +76,4 @@ class SubmissionListener:
                 for _ in connection.notifies(timeout=_STOP_CHECK_S):
                     self._on_submission()
         finally:
-            raw.close()
+            connection.close()
