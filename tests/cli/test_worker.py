@@ -1,6 +1,7 @@
 """`rawexport worker` as its own process beside `rawexport serve --workers 0`, sharing only a
 PostgreSQL database: jobs cross from the API node to the worker, a notification wakes the worker
-at once, and SIGTERM hands a running job back to the queue."""
+at once, and SIGTERM hands a running job back to the queue; and which process owns a data
+directory."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from rawexport.domain.states import JobStatus
 from rawexport.meta.accounts import Accounts
 from rawexport.meta.db import connect
 from rawexport.meta.jobs import Job, JobQueue
+from rawexport.runtime import Runtime
+from rawexport.settings import Settings
 from tests.api.test_progress_download import rows, submit, wait_done
 from tests.conftest import RAWEXPORT, Account, LiveServer
 
@@ -224,3 +227,15 @@ def test_a_worker_needs_at_least_one_export_worker(tmp_path: Path) -> None:
     assert out.returncode != 0
     assert "--workers must be at least 1" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_only_an_embedded_event_store_ties_a_process_to_its_data_directory(
+    tmp_path: Path,
+) -> None:
+    embedded = Runtime(Settings(data_dir=tmp_path))
+    remote = Runtime(Settings(data_dir=tmp_path, store_url="clickhouse://ch.internal:8123/raw"))
+
+    # Only the owner writes server.json (and its admin key) and refuses a second owner.
+    assert embedded.owns_data_dir and not remote.owns_data_dir
+    assert not embedded.shares_metadata
+    assert Runtime(Settings(database_url="postgresql+psycopg://db/raw")).shares_metadata
