@@ -1,4 +1,4 @@
-"""`space`, `user`, `token` and `app`: the accounts of contract §9."""
+"""`space`, `user`, `token` and `app`: who may export which app."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`job list` and `job show`: what the export workers did, for operators (beyond contract §9)."""
+"""`job list` and `job show`: what the export workers did, for operators."""
 
 from __future__ import annotations
 

@@ -23,10 +23,12 @@ __all__ = ["load"]
 )
 @operator_command
 def load(app_id: str, users: bool, files: tuple[Path, ...], data_dir: Path, as_json: bool) -> None:
-    """Load JSON lines, CSV or Parquet FILES (by ending; contract §10).
+    """Load events (or, with --users, user cards) from JSON lines, CSV or Parquet FILES.
 
-    A file with a bad line stores nothing and names the line. While `rawexport serve` runs on
-    the same data directory, the files are sent to it.
+    The ending says the format (.jsonl, .csv, .parquet); every table's fields are in
+    docs/loading.md. A file with a bad line stores nothing and names the line. Load a file of
+    events once: loading it again stores its events again. While `rawexport serve` runs on the
+    same data directory, the files are sent to it.
     """
     for path in files:
         if path.suffix.lower() not in FILE_FORMATS:
