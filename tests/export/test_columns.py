@@ -1,4 +1,4 @@
-"""Columns of every file: names and order, dates, currencies, custom parameters (contract §5)."""
+"""Columns of every file: names and order, dates, currencies, custom parameters."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Spaces, users, apps and grants: who may export which app (contract §9).
+"""Spaces, users, apps and grants: who may export which app.
 
 User tokens and ingest keys are `secrets.token_urlsafe(32)` values handed out once and stored only
 as their SHA-256: with 256 random bits there is nothing to brute-force, so a slow password hash

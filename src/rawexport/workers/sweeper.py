@@ -1,4 +1,4 @@
-"""Removing reports whose lifetime is over (contract §7)."""
+"""Removing reports whose lifetime is over."""
 
 from __future__ import annotations
 
