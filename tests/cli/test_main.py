@@ -7,7 +7,7 @@ import sys
 
 from click.testing import CliRunner
 
-from rawexport.cli.main import BASE_INSTALL, COMMANDS, cli
+from rawexport.cli.main import BASE_INSTALL, COMMANDS, SUMMARIES, cli
 
 SERVER_MODULES = (
     *("chdb", "fastapi", "isal", "orjson", "psycopg", "pyarrow", "sqlalchemy", "uvicorn"),
@@ -68,3 +68,7 @@ def test_a_server_command_on_the_client_install_says_what_to_install() -> None:
 def test_pull_runs_on_the_client_install() -> None:
     done = _client_only("pull", "--help")
     assert "exit 0" in done.stdout and "--from" in done.stdout
+
+
+def test_every_command_has_a_summary_so_help_imports_none() -> None:
+    assert set(SUMMARIES) == set(COMMANDS)
