@@ -1,4 +1,4 @@
-"""Limits of contract §8 over real HTTP: quotas under concurrent requests, the download cap,
+"""The limits over real HTTP: quotas under concurrent requests, the download cap,
 report expiry."""
 
 from __future__ import annotations

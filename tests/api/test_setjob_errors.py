@@ -1,4 +1,4 @@
-"""setjob over real HTTP: every validation and account error, in the order of contract §2."""
+"""setjob over real HTTP: every validation and account error, in the order of docs/api.md."""
 
 from __future__ import annotations
 

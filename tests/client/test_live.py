@@ -222,3 +222,18 @@ def test_typed_errors_from_the_server(tutorial: Loaded) -> None:
     ):
         client.get_progress("no-such-job")
     assert unknown_job.value.code == 22
+
+
+def test_a_parquet_report_reads_into_pandas(tutorial: Loaded, tmp_path: Path) -> None:
+    with Client(tutorial.server.url, tutorial.account.token) as client:
+        report = client.export(
+            tutorial.account.app_id,
+            tutorial.start,
+            tutorial.end,
+            ["tr"],
+            directory=tmp_path,
+            report_format="parquet",
+        )
+    frames = report.to_pandas()
+    assert len(frames["tr"]) == len(tutorial.rows)
+    assert sorted(frames["tr"]["step"].unique().tolist()) == list(range(7))

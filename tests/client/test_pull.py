@@ -159,3 +159,24 @@ def test_without_job_the_window_is_required(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--app, --from and --to are needed unless --job" in result.stderr
+
+
+def test_the_apis_own_url_works_as_the_server_root(tutorial: Loaded, tmp_path: Path) -> None:
+    api = f"{tutorial.server.url}/api/v1/rawexport/"
+    result = run_pull(tutorial, tmp_path / "out", "--event", "tr", url=api)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out" / "tr.csv").exists()
+
+
+def test_a_url_without_the_api_says_what_url_is_expected(tutorial: Loaded, tmp_path: Path) -> None:
+    result = run_pull(tutorial, tmp_path / "out", url=f"{tutorial.server.url}/somewhere/else")
+    assert result.exit_code == 4
+    assert "HTTP 404" in result.stderr and "server root" in result.stderr
+
+
+def test_relative_times_select_the_last_hours(tutorial: Loaded, tmp_path: Path) -> None:
+    args = ["--url", tutorial.server.url, "--app", tutorial.account.app_id, "--event", "tr"]
+    args += ["--from", "2h", "--to", "now", "-o", str(tmp_path)]
+    result = CliRunner().invoke(pull, args, env={"RAWEXPORT_TOKEN": tutorial.account.token})
+    assert result.exit_code == 0, result.stderr
+    assert len((tmp_path / "tr.csv").read_text().splitlines()) == 1 + len(tutorial.rows)

@@ -12,8 +12,8 @@ import pytest
 from rawexport.client.frames import MissingExtra
 from rawexport.client.report import Report
 
-TR = 'devtodev ID,time,level,step\n1,1000,1,-1\n2,2000,3,"line\nbreak"\n'
-USERS = "devtodev ID,Level\n1,1\n2,3\n"
+TR = "devtodev ID,time,level,step\n1,1000,1,-1\n2,2000,,5\n"
+USERS = 'devtodev ID,Level,Country\n1,1,DE\n2,3,"line\nbreak"\n'
 TR_AND_USERS = {"tr.csv": TR, "users.csv": USERS}
 
 
@@ -65,7 +65,8 @@ def test_to_pandas_and_to_polars_give_one_frame_per_file(tmp_path: Path) -> None
     pandas_frames = report.to_pandas()
     assert set(pandas_frames) == {"tr", "users"}
     assert list(pandas_frames["tr"].columns) == ["devtodev ID", "time", "level", "step"]
-    assert pandas_frames["tr"]["step"].tolist() == ["-1", "line\nbreak"]
+    assert pandas_frames["tr"]["step"].tolist() == [-1, 5]
+    assert pandas_frames["users"]["Country"].tolist() == ["DE", "line\nbreak"]
     polars_frames = report.to_polars()
     assert set(polars_frames) == {"tr", "users"}
     assert polars_frames["users"]["Level"].to_list() == [1, 3]
@@ -94,3 +95,31 @@ def test_missing_library_says_how_to_install(
         report.to_pandas()
     with pytest.raises(MissingExtra, match="polars"):
         report.to_polars()
+
+
+def test_frames_take_the_column_types_of_the_catalogue(tmp_path: Path) -> None:
+    files = {
+        "uu.csv": "devtodev ID,logged ip,os_version\n1,10.0.0.0,10.3\n2,,10\n",
+        "pe.csv": "devtodev ID,time,level,success\n1,1000,,true\n2,2000,4,\n",
+        "ip.csv": "devtodev ID,time,level,Coins\n1,1000,2,5\n",
+        "ud.jsonl": '{"devtodev ID": 1, "udid_type": "idfa", "udid": "1234"}\n',
+    }
+    manifest = {"files": [{"file": "ip.csv", "event": "ip", "columns": ["Coins"], "rows": 1}]}
+    files["manifest.json"] = json.dumps(manifest)
+    frames = Report.from_archive(make_archive(tmp_path / "r.zip", files)).to_pandas()
+    assert frames["uu"]["os_version"].tolist() == ["10.3", "10"]
+    assert str(frames["pe"]["level"].dtype) == "Int64"
+    assert frames["pe"]["success"].tolist()[0] is True
+    assert str(frames["ip"]["Coins"].dtype) == "float64"  # a currency column of the manifest
+    assert frames["ud"]["udid"].tolist() == ["1234"]  # JSON text that looks like a number
+    polars_uu = Report.from_archive(make_archive(tmp_path / "p.zip", files)).to_polars()["uu"]
+    assert polars_uu["os_version"].to_list() == ["10.3", "10"]
+
+
+def test_a_parquet_report_without_pyarrow_raises_missing_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = Report.from_archive(make_archive(tmp_path / "r.zip", {"tr.parquet": "PAR1"}))
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(MissingExtra, match=r"pyarrow is not installed.*rawexport\[dataframes\]"):
+        report.to_pandas()

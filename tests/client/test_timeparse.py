@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -23,12 +24,19 @@ def test_parse_when_accepts_seconds_dates_and_offset_datetimes(text: str, expect
     assert parse_when(text) == expected
 
 
+def test_now_and_times_before_now_use_this_machines_clock() -> None:
+    before = int(time.time())
+    assert before <= parse_when("now") <= int(time.time())
+    assert before - 7 * 86400 <= parse_when("7d") <= int(time.time()) - 7 * 86400
+    assert before - 36 * 3600 <= parse_when(" 36h ") <= int(time.time()) - 36 * 3600
+
+
 def test_a_datetime_without_offset_is_refused_with_advice() -> None:
     with pytest.raises(ValueError, match="no UTC offset"):
         parse_when("2016-05-31T16:00:00")
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2016-13-01", "-5", "1.5", ""])
+@pytest.mark.parametrize("text", ["yesterday", "2016-13-01", "-5", "1.5", "", "7 d", "3w"])
 def test_garbage_is_refused_naming_the_accepted_forms(text: str) -> None:
     with pytest.raises(ValueError, match="ISO date"):
         parse_when(text)

@@ -1,4 +1,4 @@
-"""Columns of every file: names and order, dates, currencies, custom parameters (contract §5)."""
+"""Columns of every file: names and order, dates, currencies, custom parameters."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_payment_dates_are_the_stored_event_time_in_ms(load: Load, export: Expor
                 "devtodev ID": 1,
                 "date": at(42),
                 "amount_in_usd": 4.99,
-                "status": "valid",
+                "status": True,
                 "transaction_id": "t1",
             }
         ]

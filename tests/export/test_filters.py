@@ -1,4 +1,4 @@
-"""Custom-event filters against hand-computed answers (contract §4)."""
+"""Custom-event filters against hand-computed answers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The csv, jsonl and parquet formats read back with the usual readers (contract §6)."""
+"""The csv, jsonl and parquet formats read back with the usual readers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""users.csv holds exactly the users with exported rows; users_filter (contract §5, §6)."""
+"""users.csv holds exactly the users with exported rows; users_filter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loading (contract §10): what is loaded is what is stored, and a bad line stores nothing."""
+"""Loading: what is loaded is what is stored, and a bad line stores nothing."""
 
 from __future__ import annotations
 

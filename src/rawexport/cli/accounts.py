@@ -1,12 +1,19 @@
-"""`space`, `user`, `token` and `app`: the accounts of contract §9."""
+"""`space`, `user`, `token` and `app`: who may export which app.
+
+The listings let an operator find a lost id again; tokens and keys are never listed (they are
+kept only hashed): `token reset` issues a new token.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from rawexport.cli.common import emit, operator_command, runtime_for
+from rawexport.cli.tables import emit_rows, field, moment
+from rawexport.meta.accounts import App, User
 
 __all__ = ["app", "space", "token", "user"]
 
@@ -25,6 +32,33 @@ def space_create(name: str, data_dir: Path, as_json: bool) -> None:
         emit(as_json, {"space_id": rt.accounts.create_space(name)})
 
 
+@space.command("list")
+@operator_command
+def space_list(data_dir: Path, as_json: bool) -> None:
+    """Every space, oldest first."""
+    with runtime_for(data_dir) as rt:
+        rows = [
+            {"space_id": s.id, "name": s.name, "created_at": s.created_at}
+            for s in rt.accounts.spaces()
+        ]
+    columns = {"space": field("space_id"), "name": field("name")}
+    emit_rows(as_json, "spaces", rows, {**columns, "created (UTC)": field("created_at", moment)})
+
+
+def _user_row(u: User) -> dict[str, Any]:
+    return {
+        "user_id": u.id,
+        "space_id": u.space_id,
+        "email": u.email,
+        "api_access": u.api_access,
+        "raw_export_access": u.raw_export_access,
+    }
+
+
+def _app_row(a: App) -> dict[str, Any]:
+    return {"app_id": a.id, "space_id": a.space_id, "name": a.name}
+
+
 @click.group()
 def user() -> None:
     """Users of a space and their access flags."""
@@ -41,6 +75,32 @@ def user_create(space_id: str, email: str, data_dir: Path, as_json: bool) -> Non
         emit(as_json, {"user_id": user_id, "user_token": token})
 
 
+@user.command("list")
+@click.option("--space", "space_id", required=True, help="Space id (rawexport space list).")
+@operator_command
+def user_list(space_id: str, data_dir: Path, as_json: bool) -> None:
+    """The users of a space with their access flags."""
+    with runtime_for(data_dir) as rt:
+        rows = [_user_row(u) for u in rt.accounts.users(space_id)]
+    columns = {"user": field("user_id"), "email": field("email"), "API": field("api_access")}
+    emit_rows(as_json, "users", rows, {**columns, "RAW export": field("raw_export_access")})
+
+
+@user.command("show")
+@click.argument("user_id")
+@operator_command
+def user_show(user_id: str, data_dir: Path, as_json: bool) -> None:
+    """A user: space, email, access flags and the apps the user may export."""
+    with runtime_for(data_dir) as rt:
+        found, granted = rt.accounts.user(user_id)
+    apps = [_app_row(a) for a in granted]
+    if as_json:
+        emit(True, {**_user_row(found), "apps": apps})
+        return
+    emit(False, _user_row(found))
+    emit_rows(False, "apps granted", apps, {"app": field("app_id"), "name": field("name")})
+
+
 @user.command("set")
 @click.argument("user_id")
 @click.option("--api/--no-api", default=None, help="Access to the API (code 15 without).")
@@ -51,10 +111,12 @@ def user_create(space_id: str, email: str, data_dir: Path, as_json: bool) -> Non
 def user_set(
     user_id: str, api: bool | None, raw_export: bool | None, data_dir: Path, as_json: bool
 ) -> None:
-    """Change a user's access flags."""
+    """Change a user's access flags; prints them as they now are."""
     with runtime_for(data_dir) as rt:
         rt.accounts.set_user_flags(user_id, api=api, raw_export=raw_export)
-        emit(as_json, {"user_id": user_id})
+        found, _ = rt.accounts.user(user_id)
+    now = _user_row(found)
+    emit(as_json, {k: now[k] for k in ("user_id", "api_access", "raw_export_access")})
 
 
 @click.group()
@@ -85,6 +147,16 @@ def app_create(space_id: str, name: str, data_dir: Path, as_json: bool) -> None:
     with runtime_for(data_dir) as rt:
         app_id, ingest_key = rt.accounts.create_app(space_id, name)
         emit(as_json, {"app_id": app_id, "ingest_key": ingest_key})
+
+
+@app.command("list")
+@click.option("--space", "space_id", required=True, help="Space id (rawexport space list).")
+@operator_command
+def app_list(space_id: str, data_dir: Path, as_json: bool) -> None:
+    """The apps of a space."""
+    with runtime_for(data_dir) as rt:
+        rows = [_app_row(a) for a in rt.accounts.apps(space_id)]
+    emit_rows(as_json, "apps", rows, {"app": field("app_id"), "name": field("name")})
 
 
 @app.command("grant")

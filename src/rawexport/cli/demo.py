@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -10,8 +11,10 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rawexport.cli.common import emit, operator_command, runtime_for
+from rawexport.cli.demo_example import DemoAccess, example_commands, rawexport_command
 from rawexport.cli.serve import run_server
 from rawexport.cli.serverfile import read_server_info
 from rawexport.demo.generator import generate_demo
@@ -20,6 +23,7 @@ from rawexport.runtime import Runtime
 __all__ = ["demo"]
 
 DEMO_FILE = "demo.json"
+_LOADING = {"cards": "Loading the player cards", "events": "Loading the events"}
 
 
 @click.command()
@@ -27,8 +31,8 @@ DEMO_FILE = "demo.json"
 @click.option("--days", default=30, show_default=True, help="Days of activity, ending now.")
 @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same game).")
 @click.option("--serve", "then_serve", is_flag=True, help="Then serve the API (make demo).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
-@click.option("--port", default=8000, show_default=True, help="With --serve.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Server address.")
+@click.option("--port", default=8000, show_default=True, help="Server port.")
 @operator_command
 def demo(
     users: int,
@@ -46,21 +50,27 @@ def demo(
     """
     if read_server_info(data_dir) is not None:
         raise click.ClickException(f"a server is running on {data_dir}; stop it first")
+    if then_serve:
+        _check_port_free(host, port)  # before the data is made, not half a minute later
     console = Console(stderr=True)
-    with runtime_for(data_dir) as rt:
-        saved = data_dir / DEMO_FILE
-        if saved.exists():
-            info: dict[str, Any] = json.loads(saved.read_text())
-            info["user_token"] = rt.accounts.reset_token(info["user_id"])
-        else:
-            info = _create(rt, console, users=users, days=days, seed=seed)
-            saved.write_text(json.dumps({k: v for k, v in info.items() if k != "user_token"}))
-        if as_json:
-            emit(True, info)
-        else:
-            _print_example(console, info, f"http://{host}:{port}")
-        if then_serve:
-            run_server(rt, host, port)
+    try:
+        with runtime_for(data_dir) as rt:
+            saved = data_dir / DEMO_FILE
+            if saved.exists():
+                info: dict[str, Any] = json.loads(saved.read_text())
+                info["user_token"] = rt.accounts.reset_token(info["user_id"])
+            else:
+                info = _create(rt, console, users=users, days=days, seed=seed)
+                saved.write_text(json.dumps({k: v for k, v in info.items() if k != "user_token"}))
+            if as_json:
+                emit(True, info)
+            else:
+                _print_example(console, info, f"http://{host}:{port}")
+            if then_serve:
+                run_server(rt, host, port)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a demo ends: no "Aborted!" and no exit status for make to report.
+        console.print("Stopped.")
 
 
 def _create(rt: Runtime, console: Console, *, users: int, days: int, seed: int) -> dict[str, Any]:
@@ -69,13 +79,31 @@ def _create(rt: Runtime, console: Console, *, users: int, days: int, seed: int) 
     app_id, _ = rt.accounts.create_app(space_id, "Demo game")
     rt.accounts.grant(user_id, app_id)
     end = int(time.time())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with (
-        console.status(f"Generating {users:,} players over {days} days..."),
+        Progress(*columns, TimeElapsedColumn(), console=console) as bars,
         tempfile.TemporaryDirectory() as workdir,
     ):
-        generate_demo(
-            rt.store, app_id, users=users, days=days, seed=seed, end=end, workdir=Path(workdir)
+        task = bars.add_task(f"Playing {days} days of the demo game", total=users)
+
+        def show(step: str, done: int) -> None:
+            if step == "players":
+                bars.update(task, completed=done)
+            else:  # loading has no count to show: the bar pulses
+                bars.update(task, description=_LOADING[step], total=None)
+
+        rt.store  # noqa: B018 - open the event store while the bar is on screen
+        made = generate_demo(
+            rt.store,
+            app_id,
+            users=users,
+            days=days,
+            seed=seed,
+            end=end,
+            workdir=Path(workdir),
+            on_step=show,
         )
+        bars.update(task, description=f"{made.events:,} events", total=users, completed=users)
     return {
         "space_id": space_id,
         "user_id": user_id,
@@ -87,24 +115,20 @@ def _create(rt: Runtime, console: Console, *, users: int, days: int, seed: int) 
 
 
 def _print_example(console: Console, info: dict[str, Any], base: str) -> None:
-    token, api = info["user_token"], f"{base}/api/v1/rawexport"
-    body = json.dumps(
-        {
-            "app_id": info["app_id"],
-            "start_date": info["start_date"],
-            "end_date": info["end_date"],
-            "events": ["rp", "lu", {"name": "levelComplete", "filters": {"difficulty": {"gt": 5}}}],
-        }
-    )
-    console.print(f"[bold]User API token:[/] {token}\n[bold]App id:[/] {info['app_id']}\n")
-    click.echo(
-        "# assign a job, poll it, download the ZIP:\n"
-        f"JOB=$(curl -s -X POST '{api}/setjob?user_token={token}' -d '{body}' \\\n"
-        "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"])')\n"
-        f"curl -s '{api}/getprogress?user_token={token}&job_id='$JOB\n"
-        f"curl -s -o report.zip '{api}/download/?user_token={token}&job_id='$JOB\n\n"
-        "# or all three steps at once:\n"
-        f"RAWEXPORT_TOKEN={token} .venv/bin/rawexport pull --url {base} "
-        f"--app {info['app_id']} --from {info['start_date']} --to {info['end_date']} "
-        "--event rp --event lu -o report/\n"
-    )
+    console.print(f"[bold]User API token:[/] {info['user_token']}")
+    console.print(f"[bold]App id:[/] {info['app_id']}\n")
+    access = DemoAccess(base, info["user_token"], info["app_id"], info["end_date"])
+    click.echo(example_commands(access, rawexport_command()))
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Bind as the server will (address reuse on, as uvicorn sets it) and let go at once."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({exc.strerror}); choose another port:"
+                f" make demo PORT={port + 1}, or rawexport demo --serve --port {port + 1}"
+            ) from None

@@ -1,7 +1,8 @@
-"""`job list` and `job show`: what the export workers did, for operators (beyond contract §9)."""
+"""`job list` and `job show`: what the export workers did, for operators."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import click
 
 from rawexport.cli.common import emit, operator_command, runtime_for
+from rawexport.cli.tables import duration, emit_rows, field, moment, size
+from rawexport.domain.states import JobStatus
 from rawexport.meta.jobs import Job
 
 __all__ = ["job"]
@@ -23,17 +26,48 @@ def job() -> None:
 
 @job.command("list")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--user", "user_id", help="Only the jobs of this user id.")
+@click.option("--app", "app_id", help="Only the jobs of this app id.")
+@click.option(
+    "--status", type=click.Choice([s.value for s in JobStatus]), help="Only jobs in this state."
+)
 @operator_command
-def job_list(limit: int, data_dir: Path, as_json: bool) -> None:
-    """The most recent jobs, newest first."""
+def job_list(
+    limit: int,
+    user_id: str | None,
+    app_id: str | None,
+    status: str | None,
+    data_dir: Path,
+    as_json: bool,
+) -> None:
+    """The most recent jobs, newest first: state, times (UTC), rows, size, error.
+
+    A complete job whose report's lifetime is over is marked expired.
+    """
+    wanted = None if status is None else JobStatus(status)
     with runtime_for(data_dir) as rt:
-        found = rt.jobs.recent(limit)
-    if as_json:
-        emit(True, {"jobs": [_summary(j) for j in found]})
-        return
-    for j in found:
-        summary = _summary(j)
-        click.echo("  ".join(f"{key}={summary[key]}" for key in (*_LISTED, "seconds")))
+        found = rt.jobs.recent(limit, user_id=user_id, app_id=app_id, status=wanted)
+    emit_rows(as_json, "jobs", [_summary(j) for j in found], _COLUMNS)
+
+
+def _state(summary: Mapping[str, Any]) -> str:
+    return f"{summary['status']} (expired)" if summary["expired"] else str(summary["status"])
+
+
+def _took(summary: Mapping[str, Any]) -> str:
+    return duration(summary["seconds"])
+
+
+_COLUMNS = {
+    "job": field("id"),
+    "state": _state,
+    "created (UTC)": field("created_at", moment),
+    "took": _took,
+    "rows": field("rows"),
+    "size": field("report_size", size),
+    "downloads": field("downloads"),
+    "error": field("error"),
+}
 
 
 @job.command("show")
@@ -61,5 +95,6 @@ def _summary(j: Job) -> dict[str, Any]:
         "attempts": j.attempts,
         "worker_id": j.worker_id,
         "expires_at": j.expires_at,
+        "expired": j.expired,
         "downloads": j.downloads,
     }

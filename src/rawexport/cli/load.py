@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 import httpx
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
 
 from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.serverfile import ServerInfo, read_server_info
 from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
 
 __all__ = ["load"]
+
+_BLOCK = 1 << 20
 
 
 @click.command()
@@ -23,44 +36,74 @@ __all__ = ["load"]
 )
 @operator_command
 def load(app_id: str, users: bool, files: tuple[Path, ...], data_dir: Path, as_json: bool) -> None:
-    """Load JSON lines, CSV or Parquet FILES (by ending; contract §10).
+    """Load events (or, with --users, user cards) from JSON lines, CSV or Parquet FILES.
 
-    A file with a bad line stores nothing and names the line. While `rawexport serve` runs on
-    the same data directory, the files are sent to it.
+    The ending says the format (.jsonl, .csv, .parquet); every table's fields are in
+    docs/loading.md. A file with a bad line stores nothing and names the line. Load a file of
+    events once: loading it again stores its events again. While `rawexport serve` runs on the
+    same data directory, the files are sent to it.
     """
     for path in files:
         if path.suffix.lower() not in FILE_FORMATS:
             raise click.ClickException(f"{path}: unknown file type (use .jsonl, .csv or .parquet)")
     server = read_server_info(data_dir)
-    rows: dict[str, int] = {}
+    rows: Counter[str] = Counter()
     console = Console(stderr=True, quiet=as_json)
     with runtime_for(data_dir) as rt:
         if rt.accounts.app(app_id) is None:
             raise click.ClickException(f"unknown app {app_id}")
         for number, path in enumerate(files, 1):
-            size = path.stat().st_size / 1e6
-            status = f"Loading {path.name} ({size:,.1f} MB), file {number} of {len(files)}"
-            with console.status(status):
-                if server is not None:
-                    loaded = _post(server, app_id, path, users)
-                else:
-                    try:
-                        loaded = load_file(rt.store, app_id, path, users=users).rows
-                    except LoadError as exc:
-                        raise click.ClickException(str(exc)) from None
-            for name, n in loaded.items():
-                rows[name] = rows.get(name, 0) + n
-    emit(as_json, {"rows": rows, "total": sum(rows.values())})
+            what = f"{path.name} ({number} of {len(files)})"
+            if server is not None:
+                rows.update(_post(server, app_id, path, users, console, what))
+                continue
+            try:
+                with console.status(f"Loading {what}, {path.stat().st_size / 1e6:,.1f} MB"):
+                    rows.update(load_file(rt.store, app_id, path, users=users).rows)
+            except LoadError as exc:
+                raise click.ClickException(str(exc)) from None
+    if as_json:
+        emit(True, {"rows": dict(rows), "total": rows.total()})
+    else:
+        Console().print(_rows_table(rows))
 
 
-def _post(server: ServerInfo, app_id: str, path: Path, users: bool) -> dict[str, int]:
+def _rows_table(rows: Counter[str]) -> Table:
+    table = Table("loaded into", "rows")
+    for name, count in rows.items():
+        table.add_row(name, f"{count:,}")
+    table.add_section()
+    table.add_row("total", f"{rows.total():,}")
+    return table
+
+
+def _post(
+    server: ServerInfo, app_id: str, path: Path, users: bool, console: Console, what: str
+) -> dict[str, int]:
+    """Send the file with a bar of the bytes sent; then the server checks and stores it."""
     endpoint = "users" if users else "events"
-    with path.open("rb") as body:
+    size = path.stat().st_size
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    bar = Progress(
+        *columns, TransferSpeedColumn(), TimeElapsedColumn(), console=console, transient=True
+    )
+    with bar:
+        task = bar.add_task(f"Sending {what}", total=size)
+
+        def sent(octets: int) -> None:
+            bar.advance(task, octets)
+            if bar.tasks[0].completed >= size:
+                bar.update(task, description=f"The server checks and stores {what}")
+
         response = httpx.post(
             f"{server.url}/api/v1/{endpoint}",
             params={"app_id": app_id, "format": FILE_FORMATS[path.suffix.lower()]},
-            headers={"X-Ingest-Key": server.admin_key, "X-Source-Name": path.name},
-            content=body,
+            headers={
+                "X-Ingest-Key": server.admin_key,
+                "X-Source-Name": path.name,
+                "Content-Length": str(size),
+            },
+            content=_blocks(path, sent),
             timeout=None,
         )
     answer = response.json()
@@ -68,3 +111,10 @@ def _post(server: ServerInfo, app_id: str, path: Path, users: bool) -> dict[str,
         raise click.ClickException("; ".join(e["msg"] for e in answer.get("errors", [])))
     loaded: dict[str, int] = answer["data"]["rows"]
     return loaded
+
+
+def _blocks(path: Path, sent: Callable[[int], None]) -> Iterator[bytes]:
+    with path.open("rb") as source:
+        while block := source.read(_BLOCK):
+            yield block
+            sent(len(block))

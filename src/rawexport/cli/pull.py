@@ -48,9 +48,13 @@ EXIT_CODES: tuple[tuple[type[RawExportError], int], ...] = (
 )
 
 _EPILOG = """\b
-WHEN is UNIX seconds, an ISO date (00:00 UTC of that day) or an ISO date-time with
-offset, e.g. 2026-11-01T10:00:00+03:00. The window is [--from, --to): one day is
---from 2026-11-01 --to 2026-11-02.
+WHEN is one of:
+  1764547200                 UNIX seconds
+  2026-11-01                 an ISO date: 00:00 UTC of that day
+  2026-11-01T10:00:00+03:00  an ISO date-time with its offset (or Z)
+  now, 7d, 36h               now, 7 days before now, 36 hours before now
+The window is [--from, --to): one UTC day is --from 2026-11-01 --to 2026-11-02,
+the last week --from 7d --to now.
 
 \b
 Exit codes:
@@ -74,7 +78,11 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
 
 
 @click.command(epilog=_EPILOG)
-@click.option("--url", required=True, help="Server root, e.g. https://devtodev.com.")
+@click.option(
+    "--url",
+    required=True,
+    help="Server root, e.g. https://devtodev.com (its .../api/v1/rawexport works too).",
+)
 @click.option(
     "--token", required=True, envvar="RAWEXPORT_TOKEN", show_envvar=True, help="User API token."
 )

@@ -22,6 +22,7 @@ __all__ = [
     "EventSpec",
     "Progress",
     "ReportLink",
+    "api_url",
     "check_answer",
     "parse_job_id",
     "parse_progress",
@@ -30,6 +31,14 @@ __all__ = [
 ]
 
 API_PATH = "/api/v1/rawexport/"
+
+
+def api_url(base_url: str) -> str:
+    """The API's address from the server root; the API's own address is taken as it is, since
+    people copy it from the published documentation."""
+    root = base_url.rstrip("/")
+    return root.removesuffix(API_PATH.rstrip("/")) + API_PATH
+
 
 # An event id, a custom event name, or an object with `name`, `filters`, `alias`.
 EventSpec = str | Mapping[str, object]
@@ -124,6 +133,9 @@ def check_answer(response: httpx.Response) -> dict[str, object]:
         )
     if response.status_code >= 400:
         text = response.text[:200].strip() or response.reason_phrase
+        if response.status_code == httpx.codes.NOT_FOUND:
+            text += f" at {response.request.url.copy_with(query=None)}: no RAW export API there;"
+            text += " the URL to give is the server root, e.g. https://devtodev.com"
         raise error_for(
             None,
             response.status_code,

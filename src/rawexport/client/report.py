@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from rawexport.client import frames
+from rawexport.client.columns import column_kinds
 
 if TYPE_CHECKING:
     import polars
@@ -26,10 +27,20 @@ class ReportFile:
     name: str
     rows: int | None
     size: int
+    event: str | None = None
+    """The event id or custom event name the file holds (`users` for users.csv), as
+    manifest.json says; None without a manifest."""
+    columns: tuple[str, ...] = ()
+    """The file's columns as manifest.json lists them; empty without a manifest."""
 
     @property
     def stem(self) -> str:
         return PurePosixPath(self.name).stem
+
+    def frame_source(self) -> frames.FrameSource:
+        """How to read the file into a frame; without a manifest its name says the event."""
+        kinds = column_kinds(self.event or self.stem, self.columns)
+        return frames.FrameSource(self.stem, self.name, kinds)
 
 
 @dataclass(frozen=True)
@@ -43,13 +54,9 @@ class Report:
     @classmethod
     def from_archive(cls, archive: Path, message: str = "") -> Report:
         with zipfile.ZipFile(archive) as zf:
-            manifest_rows = _manifest_rows(zf)
+            listed = _manifest_entries(zf)
             files = tuple(
-                ReportFile(
-                    info.filename,
-                    manifest_rows.get(info.filename, _count_rows(zf, info.filename)),
-                    info.file_size,
-                )
+                _file(zf, info, listed.get(info.filename, {}))
                 for info in zf.infolist()
                 if not info.is_dir() and info.filename != MANIFEST
             )
@@ -72,17 +79,17 @@ class Report:
         """One pandas DataFrame per data file, keyed by the file name without its ending."""
         if self.path is None:
             return {}
-        return frames.read_pandas(self.path, [(f.stem, f.name) for f in self.files])
+        return frames.read_pandas(self.path, [f.frame_source() for f in self.files])
 
     def to_polars(self) -> dict[str, polars.DataFrame]:
         """One polars DataFrame per data file, keyed by the file name without its ending."""
         if self.path is None:
             return {}
-        return frames.read_polars(self.path, [(f.stem, f.name) for f in self.files])
+        return frames.read_polars(self.path, [f.frame_source() for f in self.files])
 
 
-def _manifest_rows(zf: zipfile.ZipFile) -> dict[str, int]:
-    """Row counts from manifest.json when it is there and readable; counting is the fallback."""
+def _manifest_entries(zf: zipfile.ZipFile) -> dict[str, dict[str, Any]]:
+    """manifest.json's entry of each file, when it is there and readable."""
     if MANIFEST not in zf.namelist():
         return {}
     try:
@@ -92,11 +99,21 @@ def _manifest_rows(zf: zipfile.ZipFile) -> dict[str, int]:
     entries = manifest.get("files") if isinstance(manifest, dict) else manifest
     if not isinstance(entries, list):
         return {}
-    return {
-        e["file"]: e["rows"]
-        for e in entries
-        if isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("rows"), int)
-    }
+    return {e["file"]: e for e in entries if isinstance(e, dict) and isinstance(e.get("file"), str)}
+
+
+def _file(zf: zipfile.ZipFile, info: zipfile.ZipInfo, listed: dict[str, Any]) -> ReportFile:
+    """A file of the archive; rows from the manifest, else counted."""
+    rows = listed.get("rows")
+    event = listed.get("event")
+    columns = listed.get("columns")
+    return ReportFile(
+        info.filename,
+        rows if isinstance(rows, int) else _count_rows(zf, info.filename),
+        info.file_size,
+        event if isinstance(event, str) else None,
+        tuple(map(str, columns)) if isinstance(columns, list) else (),
+    )
 
 
 def _count_rows(zf: zipfile.ZipFile, name: str) -> int | None:

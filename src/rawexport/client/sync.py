@@ -34,7 +34,8 @@ T = TypeVar("T")
 
 class Client:
     """A client of the RAW export API at `base_url` (the server root, e.g.
-    https://devtodev.com) for the user who owns `token`."""
+    https://devtodev.com, or the API's own https://devtodev.com/api/v1/rawexport) for the user
+    who owns `token`."""
 
     def __init__(
         self,
@@ -50,7 +51,7 @@ class Client:
         self._retry = retry or RetryPolicy()
         self._on_retry = on_retry
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + protocol.API_PATH,
+            base_url=protocol.api_url(base_url),
             transport=transport,
             timeout=timeout,
         )

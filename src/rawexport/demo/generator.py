@@ -9,6 +9,7 @@ exercises validation, card fill-in and staging.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
@@ -20,7 +21,16 @@ from rawexport.demo.player import Player
 from rawexport.store.base import EventStore
 from rawexport.store.loading import load_file
 
-__all__ = ["DemoStats", "generate_demo"]
+__all__ = ["DemoStats", "Step", "generate_demo"]
+
+Step = Callable[[str, int], None]
+"""Told where generation is: ("players", players made so far), then ("cards", 0), ("events", 0)
+as each file starts loading."""
+
+
+def _quiet(step: str, done: int) -> None:
+    pass
+
 
 _DUMPS = orjson.OPT_APPEND_NEWLINE
 
@@ -46,6 +56,7 @@ def generate_demo(
     seed: int = 1,
     end: int | None = None,
     workdir: Path,
+    on_step: Step = _quiet,
 ) -> DemoStats:
     """Generate and load `users` players' cards and events for the `days` days before `end`."""
     end_date = int(time.time()) if end is None else end
@@ -63,6 +74,9 @@ def generate_demo(
             )
             player.play()
             cards.write(orjson.dumps(player_card(player), option=_DUMPS))
+            on_step("players", device_id)
+    on_step("cards", 0)
     load_file(store, app_id, cards_path, users=True)
+    on_step("events", 0)
     report = load_file(store, app_id, events_path)
     return DemoStats(users, report.total, report.rows, start_date, end_date)

@@ -228,7 +228,7 @@ class Player:
             transaction_id=self._transaction(),
             transaction_name=name,
             amount_in_usd=usd,
-            status="Failed" if failed else "Success",
+            status=not failed,
         )
         if not failed:
             self.paid = True

@@ -182,7 +182,7 @@ STANDARD_EVENTS: dict[str, Table] = {
                 ("transaction_id", _S),
                 ("transaction_name", _S),
                 ("amount_in_usd", _F),
-                ("status", _S),
+                ("status", _B),
                 _INSTALL,
                 _TESTER,
                 _CHEAT,

@@ -1,4 +1,4 @@
-"""The job limits of contract §8 and the UTC-day arithmetic of the daily quotas."""
+"""The job limits and the UTC-day arithmetic of the daily quotas."""
 
 from __future__ import annotations
 

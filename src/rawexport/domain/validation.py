@@ -1,6 +1,6 @@
 """Turning a `setjob` body into a JobSpec, with the published error codes.
 
-Checks are split in two because contract §2 interleaves them with account checks: `check_fields`
+Checks are split in two because setjob's order interleaves them with account checks: `check_fields`
 (codes 4 and 5) runs before the app is looked up, `build_spec` (codes 7, 10, 8, 9) after.
 """
 

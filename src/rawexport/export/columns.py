@@ -1,4 +1,4 @@
-"""The SELECT list of one report file: its columns in report order (contract §5).
+"""The SELECT list of one report file: its columns in report order.
 
 Stored columns go out as they are, except that `rp`/`sbs` store their `date` in `time`, the
 `lu`/`pe` currency maps become text like `Coins: 90, Gold: 10`, and a spread map (`ip`

@@ -1,4 +1,4 @@
-"""Request filters as parameterised ClickHouse conditions (contract §4, `users_filter` §6).
+"""Request filters as parameterised ClickHouse conditions (`filters`, `users_filter`).
 
 A filter reads one value through a `Subject`: a custom event parameter (stored as its JSON text
 in the `params` map) or a typed column of the users table. A number operand compares the value

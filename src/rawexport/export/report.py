@@ -1,4 +1,4 @@
-"""What a finished export holds: one `FileStat` per file, and `manifest.json` (contract §5)."""
+"""What a finished export holds: one `FileStat` per file, and `manifest.json`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The users table in SQL: `users_filter` (contract §6) and the rows of `users.csv` (§5)."""
+"""The users table in SQL: `users_filter` and the rows of `users.csv`."""
 
 from __future__ import annotations
 

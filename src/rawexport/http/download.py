@@ -1,4 +1,4 @@
-"""`download`: the report ZIP, with Range for resuming and the download cap (contract §7)."""
+"""`download`: the report ZIP, with Range for resuming and the download cap."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _sends_whole_file(headers: Headers, response: FileResponse) -> bool:
 
 
 def _authorise(state: AppState, params: Params) -> tuple[str, str]:
-    """The job id and report path the token may download; the checks of contract §7 in order."""
+    """The job id and report path the token may download; the checks of docs/api.md in order."""
     rt = state.runtime
     token = params.token()
     user = rt.accounts.user_by_token(token)

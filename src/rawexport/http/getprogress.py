@@ -1,4 +1,4 @@
-"""`getprogress`: a job's state in the published envelopes (contract §7)."""
+"""`getprogress`: a job's state in the published envelopes (docs/api.md)."""
 
 from __future__ import annotations
 

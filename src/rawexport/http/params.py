@@ -1,7 +1,7 @@
 """Reading what a caller sent: a size-limited body, JSON whatever the Content-Type, the token.
 
 Real clients POST JSON without a Content-Type, or with `application/x-www-form-urlencoded` that
-their HTTP library added by itself (contract §1), so the body is tried as JSON first and read as
+their HTTP library added by itself, so the body is tried as JSON first and read as
 a form only when it is not JSON.
 """
 
@@ -88,7 +88,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def authenticate(accounts: Accounts, params: Params) -> User:
-    """Codes 12, 11, 15, 16 in the order of contract §2."""
+    """Codes 12, 11, 15, 16 in the order of docs/api.md (order of the checks)."""
     token = params.token()
     user = accounts.user_by_token(token)
     if user is None:

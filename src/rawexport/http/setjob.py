@@ -1,4 +1,4 @@
-"""`setjob`: validate an export request in the order of contract §2 and queue it."""
+"""`setjob`: validate an export request in the order of docs/api.md and queue it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Spaces, users, apps and grants: who may export which app (contract §9).
+"""Spaces, users, apps and grants: who may export which app.
 
 User tokens and ingest keys are `secrets.token_urlsafe(32)` values handed out once and stored only
 as their SHA-256: with 256 random bits there is nothing to brute-force, so a slow password hash
@@ -12,14 +12,15 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rawexport.meta.clock import db_now
 from rawexport.meta.schema import apps, grants, spaces, users
 
-__all__ = ["Accounts", "AccountError", "App", "Duplicate", "NotFound", "User"]
+__all__ = ["Accounts", "AccountError", "App", "Duplicate", "NotFound", "Space", "User"]
 
 
 class AccountError(Exception):
@@ -36,6 +37,13 @@ class Duplicate(AccountError):
     def __init__(self, kind: str, key: str) -> None:
         super().__init__(f"{kind} already exists: {key}")
         self.kind, self.key = kind, key
+
+
+@dataclass(frozen=True)
+class Space:
+    id: str
+    name: str
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,10 @@ def _new_secret() -> tuple[str, str]:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _user(row: Row[Any]) -> User:
+    return User(row.id, row.space_id, row.email, row.api_access, row.raw_export_access)
 
 
 def _exists(conn: Connection, table: Table, ident: str) -> bool:
@@ -172,7 +184,7 @@ class Accounts:
             row = conn.execute(select(users).where(users.c.token_hash == token_hash)).first()
         if row is None or not hmac.compare_digest(row.token_hash, token_hash):
             return None
-        return User(row.id, row.space_id, row.email, row.api_access, row.raw_export_access)
+        return _user(row)
 
     def app(self, app_id: str) -> App | None:
         with self._engine.connect() as conn:
@@ -193,6 +205,46 @@ class Accounts:
         )
         with self._engine.connect() as conn:
             return conn.scalar(query) is not None
+
+    # Listings for operators, who lose ids: never tokens or keys, which are kept only hashed.
+
+    def spaces(self) -> list[Space]:
+        """Every space, oldest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(spaces).order_by(spaces.c.created_at)).all()
+        return [Space(r.id, r.name, r.created_at) for r in rows]
+
+    def users(self, space_id: str) -> list[User]:
+        """The users of a space, oldest first."""
+        query = select(users).where(users.c.space_id == space_id).order_by(users.c.created_at)
+        with self._engine.connect() as conn:
+            if not _exists(conn, spaces, space_id):
+                raise NotFound("space", space_id)
+            rows = conn.execute(query).all()
+        return [_user(r) for r in rows]
+
+    def apps(self, space_id: str) -> list[App]:
+        """The apps of a space, oldest first."""
+        query = select(apps).where(apps.c.space_id == space_id).order_by(apps.c.created_at)
+        with self._engine.connect() as conn:
+            if not _exists(conn, spaces, space_id):
+                raise NotFound("space", space_id)
+            rows = conn.execute(query).all()
+        return [App(r.id, r.space_id, r.name) for r in rows]
+
+    def user(self, user_id: str) -> tuple[User, list[App]]:
+        """A user and the apps the user may export."""
+        granted = (
+            select(apps)
+            .join(grants, grants.c.app_id == apps.c.id)
+            .where(grants.c.user_id == user_id)
+            .order_by(apps.c.created_at)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+            if row is None:
+                raise NotFound("user", user_id)
+            return _user(row), [App(a.id, a.space_id, a.name) for a in conn.execute(granted)]
 
     def check_ingest_key(self, app_id: str, key: str) -> bool:
         with self._engine.connect() as conn:

@@ -140,9 +140,23 @@ class JobQueue:
             row = conn.execute(select(*_READ).where(jobs.c.id == job_id)).mappings().first()
         return None if row is None else Job.from_row(row)
 
-    def recent(self, limit: int) -> list[Job]:
-        """The `limit` most recently submitted jobs, newest first."""
-        query = select(*_READ).order_by(jobs.c.created_at.desc()).limit(limit)
+    def recent(
+        self,
+        limit: int,
+        *,
+        user_id: str | None = None,
+        app_id: str | None = None,
+        status: JobStatus | None = None,
+    ) -> list[Job]:
+        """The `limit` most recently submitted jobs, newest first; only those of the user, app
+        and status given."""
+        wanted = {jobs.c.user_id: user_id, jobs.c.app_id: app_id, jobs.c.status: status}
+        query = (
+            select(*_READ)
+            .where(*(column == value for column, value in wanted.items() if value is not None))
+            .order_by(jobs.c.created_at.desc())
+            .limit(limit)
+        )
         with self._engine.connect() as conn:
             return [Job.from_row(row) for row in conn.execute(query).mappings()]
 

@@ -1,4 +1,4 @@
-"""The quota checks of contract §2 step 6, run inside the transaction that stores a new job.
+"""The quota checks (setjob's last), run inside the transaction that stores a new job.
 
 Only accepted jobs are rows of the job table, so counting rows counts exactly the jobs that count.
 `now` is the database's clock, read in that transaction once the locks are held: the UTC day and
@@ -27,7 +27,7 @@ _UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
 
 
 def check_quotas(conn: Connection, user: User, limits: Limits, now: float) -> None:
-    """Raise for the first exceeded quota, in the order of contract §2 step 6."""
+    """Raise for the first exceeded quota, in the order docs/api.md gives."""
     mine = jobs.c.user_id == user.id
     last = conn.scalar(select(func.max(jobs.c.created_at)).where(mine))
     # A database clock stepped back (NTP) could put the last job in the future.

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
 from rawexport.store.chdb import quote_identifier
+from rawexport.store.upgrades import upgrade_store
 
 __all__ = [
     "DATABASE",
@@ -78,6 +79,7 @@ def ensure_schema(store: EventStore) -> None:
     store.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(DATABASE)}")
     for table in (*EVENT_TABLES, catalog.USERS):
         store.execute(_create_statement(table))
+    upgrade_store(store, DATABASE)
 
 
 def known_custom_events(store: EventStore, app_id: str, names: Iterable[str]) -> set[str]:

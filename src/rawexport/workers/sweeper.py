@@ -1,4 +1,4 @@
-"""Removing reports whose lifetime is over (contract §7), by the database's clock."""
+"""Removing reports whose lifetime is over, by the database's clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loading events and user cards from JSON lines, CSV and Parquet files (contract §10)."""
+"""Loading events and user cards from JSON lines, CSV and Parquet files (docs/loading.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loading one file of events or user cards into the store (contract §10).
+"""Loading one file of events or user cards into the store (docs/loading.md).
 
 The whole file is validated before anything is stored: valid rows are written to chunk files
 (so memory stays bounded) that are staged in the background, and only when no line was bad do

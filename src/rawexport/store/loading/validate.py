@@ -1,4 +1,4 @@
-"""Validation of loaded objects (contract §10): events and user cards, as they will be staged.
+"""Validation of loaded objects (docs/loading.md): events and user cards, as they will be staged.
 
 Valid objects are staged as they are, keyed by the published column names; only custom event
 parameters change (to text). Problems raise `ValueError` with a message meant for the person

@@ -1,0 +1,79 @@
+"""Bringing a store made by an earlier version up to the catalogue, keeping its rows.
+
+`CREATE TABLE IF NOT EXISTS` leaves an existing table as it is, so a column whose type the
+catalogue has since changed is converted here, in place, each time the store is opened (a
+store already up to date costs one look at `system.columns`).
+
+`rp.status` was text and is a boolean ("is transaction valid or not", like `pe.success`). The
+old text becomes: `true`, `1`, `yes`, `valid`, `success` (any case) → true; `false`, `0`, `no`,
+`invalid`, `failed`, `failure` → false; anything else → null, with a warning naming how many.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from rawexport.domain import catalog
+from rawexport.store.base import EventStore
+from rawexport.store.chdb import quote_identifier, quote_string
+
+__all__ = ["UPGRADES", "TextToBool", "upgrade_store"]
+
+log = logging.getLogger(__name__)
+
+# Wait for each mutation on every replica: the next statement needs its result.
+_SYNC = "SETTINGS mutations_sync = 2"
+
+
+@dataclass(frozen=True)
+class TextToBool:
+    """A text column of `table` that the catalogue now stores as a boolean."""
+
+    table: catalog.Table
+    column: str
+    true: tuple[str, ...] = ("true", "1", "yes", "valid", "success")
+    false: tuple[str, ...] = ("false", "0", "no", "invalid", "failed", "failure")
+
+    def stored_type(self, store: EventStore, database: str) -> str | None:
+        found = store.rows(
+            "SELECT type FROM system.columns"
+            " WHERE database = {db:String} AND table = {t:String} AND name = {c:String}",
+            {"db": database, "t": self.table.table, "c": self.column},
+        )
+        return str(found[0][0]) if found else None
+
+    def apply(self, store: EventStore, database: str) -> None:
+        table = f"{quote_identifier(database)}.{quote_identifier(self.table.table)}"
+        column = quote_identifier(self.column)
+        text = f"lower(trim({column}))"
+        true, false = (", ".join(map(quote_string, words)) for words in (self.true, self.false))
+        ((unknown,),) = store.rows(
+            f"SELECT count() FROM {table} WHERE {column} IS NOT NULL"
+            f" AND {text} NOT IN ({true}) AND {text} NOT IN ({false})"
+        )
+        # Rewritten to the two words Bool parses first: a crash between the two statements
+        # leaves text that the next start converts the same way.
+        store.execute(
+            f"ALTER TABLE {table} UPDATE {column} = multiIf({text} IN ({true}), 'true',"
+            f" {text} IN ({false}), 'false', NULL) WHERE {column} IS NOT NULL {_SYNC}"
+        )
+        store.execute(f"ALTER TABLE {table} MODIFY COLUMN {column} Nullable(Bool) {_SYNC}")
+        if unknown:
+            log.warning(
+                "%s.%s is now a boolean; %d stored values that were neither true nor false"
+                " in any known spelling became null",
+                self.table.id,
+                self.column,
+                unknown,
+            )
+
+
+UPGRADES: tuple[TextToBool, ...] = (TextToBool(catalog.STANDARD_EVENTS["rp"], "status"),)
+
+
+def upgrade_store(store: EventStore, database: str) -> None:
+    """Convert every column that an earlier version stored as text and is now a boolean."""
+    for upgrade in UPGRADES:
+        if upgrade.stored_type(store, database) == "Nullable(String)":
+            upgrade.apply(store, database)
