@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy import Engine, case, update
+
 from rawexport.cli.common import runtime_for
+from rawexport.domain.jobspec import JobSpec
 from rawexport.domain.quotas import Limits
+from rawexport.meta.schema import jobs
 from tests.cli.conftest import Operator
 
 UNLIMITED = Limits(10**6, 10**6, 10**6, 0)
 DAY = 86_400
+START = 1_700_000_000
 
 
 def _jobs(operator: Operator) -> dict[str, str]:
@@ -24,21 +29,42 @@ def _jobs(operator: Operator) -> dict[str, str]:
     with runtime_for(operator.data_dir) as rt:
         user, _ = rt.accounts.user(user_id)
         for n, name in enumerate(("expired", "complete", "failed", "pending", "decoy")):
-            created = now - 2 * DAY + n * 60 if name == "expired" else now - 600 + n * 60
             target = decoy_app if name == "decoy" else app
-            ids[name] = rt.jobs.submit(user, target, "{}", "csv", UNLIMITED, created)
-            if name in ("pending", "decoy"):
-                continue
-            claimed = rt.jobs.claim("w1", created + 1)
-            assert claimed is not None and claimed.id == ids[name]
-            if name == "failed":
-                rt.jobs.fail(claimed.id, "w1", "the disk is full", created + 2)
-            else:
-                rt.jobs.complete(
-                    claimed.id, "w1", "x.zip", 2_500_000, 12_345, False, DAY, created + 95
-                )
+            ids[name] = rt.jobs.submit(user, JobSpec(target, START, START + DAY, ()), UNLIMITED)
+            if name not in ("pending", "decoy"):
+                claimed = rt.jobs.claim("w1")
+                assert claimed is not None and claimed.id == ids[name]
+                if name == "failed":
+                    rt.jobs.fail(claimed.id, "w1", "the disk is full")
+                else:
+                    rt.jobs.complete(
+                        claimed.id,
+                        "w1",
+                        report_key="x.zip",
+                        size=2_500_000,
+                        rows=12_345,
+                        empty=False,
+                        ttl_s=DAY,
+                    )
+            # The queue keeps the database's time; the listing is tested on chosen moments.
+            created = now - 2 * DAY + n * 60 if name == "expired" else now - 600 + n * 60
+            _set_times(rt.engine, ids[name], created)
     ids["app"], ids["user"] = app, user_id
     return ids
+
+
+def _set_times(engine: Engine, job_id: str, created: float) -> None:
+    """The job was submitted at `created` and, if it ended, took 95 s and lives a day."""
+    ended = jobs.c.finished_at.is_not(None)
+    finished = case((ended, created + 95), else_=None)
+    moments = {
+        "created_at": created,
+        "started_at": case((jobs.c.started_at.is_not(None), created + 1), else_=None),
+        "finished_at": finished,
+        "expires_at": case((jobs.c.expires_at.is_not(None), created + 95 + DAY), else_=None),
+    }
+    with engine.begin() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(moments))
 
 
 def test_job_list_is_a_table_with_times_sizes_and_markers(operator: Operator) -> None:
