@@ -39,7 +39,7 @@ class Job:
     worker_id: str | None
     attempts: int
     error: str | None
-    report_path: str | None
+    report_key: str | None
     report_size: int | None
     rows: int | None
     empty: bool | None
@@ -133,7 +133,7 @@ class JobQueue:
         self,
         job_id: str,
         worker_id: str,
-        report_path: str | None,
+        report_key: str | None,
         size: int,
         rows: int,
         empty: bool,
@@ -145,7 +145,7 @@ class JobQueue:
             "status": JobStatus.COMPLETE,
             "percent": 100,
             "finished_at": now,
-            "report_path": report_path,
+            "report_key": report_key,
             "report_size": size,
             "rows": rows,
             "empty": empty,
@@ -189,18 +189,18 @@ class JobQueue:
             return conn.execute(taken).rowcount == 1
 
     def expired(self, now: float) -> list[Job]:
-        """Complete jobs whose report lifetime is over and whose file is not yet forgotten."""
+        """Complete jobs whose report lifetime is over and whose report is not yet forgotten."""
         query = select(jobs).where(
             jobs.c.status == JobStatus.COMPLETE,
             jobs.c.expires_at <= now,
-            jobs.c.report_path.is_not(None),
+            jobs.c.report_key.is_not(None),
         )
         with self._engine.connect() as conn:
             return [Job.from_row(row) for row in conn.execute(query).mappings()]
 
     def forget_report(self, job_id: str) -> None:
         with self._engine.begin() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(report_path=None))
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(report_key=None))
 
     def _update_own(self, job_id: str, worker_id: str, values: dict[str, Any]) -> bool:
         own = update(jobs).where(

@@ -85,7 +85,7 @@ jobs = Table(
     Column("worker_id", Text),
     Column("attempts", Integer, nullable=False, default=0),
     Column("error", Text),
-    Column("report_path", Text),
+    Column("report_key", Text),
     Column("report_size", BigInteger),
     Column("rows", BigInteger),
     Column("empty", Boolean),

@@ -16,14 +16,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from rawexport.domain.jobspec import JobSpec
+from rawexport.export.zipstream import ZipSink
 from rawexport.meta.jobs import Job, JobQueue
+from rawexport.reports import ReportStore, report_key
 from rawexport.settings import Settings
 from rawexport.store.base import EventStore
-from rawexport.workers.sweeper import sweep_expired_reports
+from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 
 __all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool"]
 
@@ -47,7 +48,7 @@ class ExportOutcome(Protocol):
     def size(self) -> int: ...
 
 
-RunExport = Callable[[EventStore, JobSpec, Path, ProgressCallback], ExportOutcome]
+RunExport = Callable[[EventStore, JobSpec, ZipSink, ProgressCallback], ExportOutcome]
 
 
 class _Interrupted(Exception):
@@ -65,9 +66,15 @@ class _Lease:
 
 class WorkerPool:
     def __init__(
-        self, queue: JobQueue, store: EventStore, settings: Settings, run_export: RunExport
+        self,
+        queue: JobQueue,
+        store: EventStore,
+        reports: ReportStore,
+        settings: Settings,
+        run_export: RunExport,
     ) -> None:
         self._queue, self._store, self._settings = queue, store, settings
+        self._reports = reports
         self._run_export = run_export
         # Worker ids must never repeat across processes: a job's owner is known by its id alone.
         self._boot_id = uuid.uuid4().hex[:12]
@@ -81,7 +88,6 @@ class WorkerPool:
         if self._threads:
             raise RuntimeError("the worker pool is already running")
         settings = self._settings
-        settings.reports_dir.mkdir(parents=True, exist_ok=True)
         self._stopping.clear()
         # See the module docstring: at start, two missed heartbeats mean a dead worker.
         dead_after_s = min(2 * settings.heartbeat_s, settings.stale_after_s)
@@ -148,20 +154,23 @@ class WorkerPool:
 
         with self._leases_lock:
             self._leases[worker_id] = lease
-        destination = self._settings.reports_dir / f"{job.id}.zip"
+        key = report_key(job.id)
         try:
             spec = JobSpec.from_json(job.spec)
-            result = self._run_export(self._store, spec, destination, on_progress)
+            with self._reports.writer(key) as report:
+                result = self._run_export(self._store, spec, report, on_progress)
+                if not result.empty:
+                    report.commit()
         except Exception as error:
             self._abandon(lease, error)
             return
         finally:
             with self._leases_lock:
                 del self._leases[worker_id]
-        path = None if result.empty else str(destination)
+        published = None if result.empty else key
         ttl_s = self._settings.report_ttl_s
         if not self._queue.complete(
-            job.id, worker_id, path, result.size, result.rows, result.empty, ttl_s, time.time()
+            job.id, worker_id, published, result.size, result.rows, result.empty, ttl_s, time.time()
         ):
             log.warning("job %s was re-queued while this worker ran it; result dropped", job.id)
 
@@ -196,9 +205,10 @@ class WorkerPool:
         self._queue.requeue_stale(now - self._settings.stale_after_s)
 
     def _sweep(self) -> None:
-        swept = sweep_expired_reports(self._queue, time.time())
+        swept = sweep_expired_reports(self._queue, self._reports, time.time())
         if swept:
             log.info("deleted %d expired reports", swept)
+        remove_crash_leftovers(self._queue, self._reports, self._settings.stale_after_s)
 
     def _every(self, interval_s: float, action: Callable[[], None]) -> None:
         while True:
