@@ -102,7 +102,7 @@ def test_complete_publishes_the_report_with_its_lifetime(
         T0 + 10,
         T0 + 3610,
     )
-    assert (job.report_path, job.report_size, job.rows, job.empty) == (
+    assert (job.report_key, job.report_size, job.rows, job.empty) == (
         "/reports/x.zip",
         1234,
         56,
@@ -198,4 +198,4 @@ def test_expired_reports_are_listed_until_forgotten(
     queue.forget_report(short)
     assert queue.expired(T0 + 60) == []
     forgotten = queue.get(short)
-    assert forgotten is not None and forgotten.report_path is None
+    assert forgotten is not None and forgotten.report_key is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import io
 import subprocess
 import sys
 import threading
@@ -16,6 +16,7 @@ import pytest
 
 from rawexport.domain.jobspec import JobSpec
 from rawexport.domain.states import JobStatus
+from rawexport.export.zipstream import ZipSink
 from rawexport.meta.jobs import Job, JobQueue
 from rawexport.store.base import EventStore
 from rawexport.workers.pool import ProgressCallback, WorkerPool
@@ -31,15 +32,15 @@ class Written:
 
 
 def write_report(
-    store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+    store: EventStore, spec: JobSpec, out: ZipSink, on_progress: ProgressCallback
 ) -> Written:
-    """A small real export: one CSV in a ZIP, published by rename like the engine does."""
+    """A small real export: one CSV in a ZIP, written into the pool's report writer."""
     on_progress(50)
-    partial = destination.with_suffix(".part")
-    with zipfile.ZipFile(partial, "w") as report:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as report:
         report.writestr("users.csv", f"devtodev ID,app\n1,{spec.app_id}\n")
-    os.replace(partial, destination)
-    return Written(rows=1, empty=False, size=destination.stat().st_size)
+    out.write(archive.getvalue())
+    return Written(rows=1, empty=False, size=len(archive.getvalue()))
 
 
 class GatedExport:
@@ -52,7 +53,7 @@ class GatedExport:
         self.runs = 0
 
     def __call__(
-        self, store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+        self, store: EventStore, spec: JobSpec, out: ZipSink, on_progress: ProgressCallback
     ) -> Written:
         self.runs += 1
         try:
@@ -61,7 +62,7 @@ class GatedExport:
         except Exception:
             self.interrupted.set()
             raise
-        return write_report(store, spec, destination, on_progress)
+        return write_report(store, spec, out, on_progress)
 
 
 def wait_for_job(
@@ -90,10 +91,10 @@ def test_runs_a_job_to_complete(
     stores: list[EventStore] = []
 
     def export(
-        store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+        store: EventStore, spec: JobSpec, out: ZipSink, on_progress: ProgressCallback
     ) -> Written:
         stores.append(store)
-        return write_report(store, spec, destination, on_progress)
+        return write_report(store, spec, out, on_progress)
 
     pool = pools(export, report_ttl_s=600)
     job_id = submit()
@@ -102,7 +103,7 @@ def test_runs_a_job_to_complete(
     job = wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
 
     report = tmp_path / "reports" / f"{job_id}.zip"
-    assert job.report_path == str(report)
+    assert job.report_key == report.name
     assert (job.rows, job.empty, job.percent, job.report_size) == (
         1,
         False,
@@ -157,7 +158,7 @@ def test_failed_job_keeps_a_helpful_message(
     job = wait_for_job(queue, job_id, is_status(JobStatus.FAILED))
 
     assert job.error == "event table events_x is missing"
-    assert job.report_path is None
+    assert job.report_key is None
     logged = [r for r in caplog.records if r.exc_info and job_id in r.getMessage()]
     assert logged, "the traceback goes to the log"
 
@@ -213,6 +214,7 @@ import sys, threading
 from pathlib import Path
 from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
+from rawexport.reports import LocalReportStore
 from rawexport.settings import Settings
 from rawexport.workers.pool import WorkerPool
 
@@ -220,7 +222,8 @@ def never_ends(store, spec, destination, on_progress):
     threading.Event().wait()
 
 settings = Settings(data_dir=Path(sys.argv[2]), workers=1, heartbeat_s=1)
-WorkerPool(JobQueue(connect(sys.argv[1])), None, settings, never_ends).start()
+reports = LocalReportStore(Path(sys.argv[2]) / "reports")
+WorkerPool(JobQueue(connect(sys.argv[1])), None, reports, settings, never_ends).start()
 """
 
 

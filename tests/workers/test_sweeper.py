@@ -1,4 +1,5 @@
-"""Expired reports are deleted, by the sweep function and by the pool's sweeper thread."""
+"""The sweeper: expired reports deleted from the report store (local and S3), by the sweep
+function and by the pool's sweeper thread, and partial reports of dead writers removed."""
 
 from __future__ import annotations
 
@@ -6,57 +7,91 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from rawexport.domain.states import JobStatus
 from rawexport.meta.jobs import JobQueue
+from rawexport.reports import ReportStore, open_reports, report_key
 from rawexport.workers.pool import WorkerPool
-from rawexport.workers.sweeper import sweep_expired_reports
+from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
+from tests.reports.peek import leftovers, stored_keys
 from tests.workers.test_pool import wait_for_job, write_report
 
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
 
-def finish_with_report(queue: JobQueue, job_id: str, report: Path, ttl_s: int, now: float) -> None:
-    report.write_bytes(b"PK\x05\x06" + bytes(18))
+
+@pytest.fixture
+def reports(report_store_url: str) -> ReportStore:
+    return open_reports(report_store_url)
+
+
+def finish_with_report(
+    queue: JobQueue, reports: ReportStore, job_id: str, ttl_s: int, now: float
+) -> None:
+    with reports.writer(report_key(job_id)) as out:
+        out.write(EMPTY_ZIP)
+        out.commit()
     job = queue.claim("w", now)
     assert job is not None and job.id == job_id
-    assert queue.complete(job_id, "w", str(report), report.stat().st_size, 1, False, ttl_s, now)
+    assert queue.complete(job_id, "w", report_key(job_id), len(EMPTY_ZIP), 1, False, ttl_s, now)
 
 
 def test_sweep_deletes_only_expired_reports(
-    queue: JobQueue, submit: Callable[[], str], tmp_path: Path
+    queue: JobQueue, reports: ReportStore, submit: Callable[[], str]
 ) -> None:
     now = time.time()
     short, long_lived = submit(), submit()
-    finish_with_report(queue, short, tmp_path / "short.zip", 10, now)
-    finish_with_report(queue, long_lived, tmp_path / "long.zip", 20, now)
+    finish_with_report(queue, reports, short, 10, now)
+    finish_with_report(queue, reports, long_lived, 20, now)
 
-    assert sweep_expired_reports(queue, now + 9) == 0
-    assert sweep_expired_reports(queue, now + 10) == 1
-    assert sweep_expired_reports(queue, now + 10) == 0
+    assert sweep_expired_reports(queue, reports, now + 9) == 0
+    assert sweep_expired_reports(queue, reports, now + 10) == 1
+    assert sweep_expired_reports(queue, reports, now + 10) == 0
 
-    assert not (tmp_path / "short.zip").exists() and (tmp_path / "long.zip").exists()
+    assert stored_keys(reports) == [report_key(long_lived)]
     swept = queue.get(short)
-    assert swept is not None and swept.report_path is None and swept.expires_at == now + 10
+    assert swept is not None and swept.report_key is None and swept.expires_at == now + 10
 
 
-def test_a_file_already_gone_is_forgotten_too(
-    queue: JobQueue, submit: Callable[[], str], tmp_path: Path
+def test_a_report_already_gone_is_forgotten_too(
+    queue: JobQueue, reports: ReportStore, submit: Callable[[], str]
 ) -> None:
     now = time.time()
     job_id = submit()
-    finish_with_report(queue, job_id, tmp_path / "gone.zip", 1, now)
-    (tmp_path / "gone.zip").unlink()
+    finish_with_report(queue, reports, job_id, 1, now)
+    reports.delete(report_key(job_id))
 
-    assert sweep_expired_reports(queue, now + 1) == 1
+    assert sweep_expired_reports(queue, reports, now + 1) == 1
     assert queue.expired(now + 1) == []
+
+
+def test_leftovers_are_removed_unless_their_job_is_running(
+    queue: JobQueue, reports: ReportStore, submit: Callable[[], str]
+) -> None:
+    first, second = submit(), submit()
+    for job_id in (first, second):
+        assert queue.claim(f"worker-of-{job_id}", time.time()) is not None
+        # The worker dies mid-write: its writer neither commits nor aborts.
+        reports.writer(report_key(job_id)).__enter__().write(b"PK partial")
+    assert queue.requeue_stale(older_than=time.time() + 3600) == 2
+    rerun = queue.claim("another-worker", time.time())  # its key is in use again
+    assert rerun is not None
+
+    assert remove_crash_leftovers(queue, reports, older_than_s=0) == 1
+
+    assert leftovers(reports) == [report_key(rerun.id)]
 
 
 def test_pool_sweeps_periodically(
     queue: JobQueue, submit: Callable[[], str], pools: Callable[..., WorkerPool], tmp_path: Path
 ) -> None:
     pools(write_report, report_ttl_s=1, sweep_interval_s=1)
+    reports = open_reports(str(tmp_path / "reports"))  # where the `pools` fixture keeps them
     job_id = submit()
     done = wait_for_job(queue, job_id, lambda job: job.status == JobStatus.COMPLETE)
-    assert done.report_path is not None and Path(done.report_path).exists()
+    assert done.report_key == report_key(job_id)
+    assert reports.open(done.report_key) is not None
 
-    wait_for_job(queue, job_id, lambda job: job.report_path is None)
+    wait_for_job(queue, job_id, lambda job: job.report_key is None)
 
-    assert not Path(done.report_path).exists()
+    assert reports.open(done.report_key) is None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -44,7 +44,10 @@ class S3ReportWriter:
         self._part_size = part_size
         self._where = where
         self._upload_id: str | None = None
-        self._filling = bytearray()
+        # The part being filled is allocated whole once and handed to the uploader as it is:
+        # growing and slicing a buffer would hold extra copies of a part.
+        self._filling = bytearray(part_size)
+        self._filled = 0
         self._parts: list[CompletedPartTypeDef] = []
         self._uploading: Future[CompletedPartTypeDef] | None = None
         self._uploader: ThreadPoolExecutor | None = None
@@ -62,16 +65,21 @@ class S3ReportWriter:
         return self
 
     def write(self, data: bytes) -> None:
-        self._filling += data
-        while len(self._filling) >= self._part_size:
-            part = bytes(self._filling[: self._part_size])
-            del self._filling[: self._part_size]
-            self._send(part)
+        pending = memoryview(data)
+        while pending:
+            taken = pending[: self._part_size - self._filled]
+            self._filling[self._filled : self._filled + len(taken)] = taken
+            self._filled += len(taken)
+            pending = pending[len(taken) :]
+            if self._filled == self._part_size:
+                self._send(self._filling)
+                self._filling, self._filled = bytearray(self._part_size), 0
 
     def commit(self) -> None:
-        if self._filling or (not self._parts and self._uploading is None):
-            self._send(bytes(self._filling))  # the last part may be short (or, alone, empty)
-            self._filling.clear()
+        if self._filled or (not self._parts and self._uploading is None):
+            del self._filling[self._filled :]  # the last part may be short (or, alone, empty)
+            self._send(self._filling)
+            self._filling, self._filled = bytearray(), 0
         self._collect()
         try:
             self._client.complete_multipart_upload(
@@ -93,11 +101,11 @@ class S3ReportWriter:
         if self._uploader is not None:
             # A part still uploading finishes first: aborting under it could leave that part.
             self._uploader.shutdown(wait=True, cancel_futures=True)
-        self._filling = bytearray()
+        self._filling, self._filled = bytearray(), 0
         if not self._committed and self._upload_id is not None:
             self._abort()
 
-    def _send(self, part: bytes) -> None:
+    def _send(self, part: bytearray) -> None:
         """Hand `part` to the uploader once the previous one is up (memory stays bounded)."""
         if self._uploader is None:
             raise RuntimeError("the report writer is not open")
@@ -111,14 +119,15 @@ class S3ReportWriter:
             uploading, self._uploading = self._uploading, None
             self._parts.append(uploading.result())
 
-    def _upload_part(self, number: int, part: bytes) -> CompletedPartTypeDef:
+    def _upload_part(self, number: int, part: bytearray) -> CompletedPartTypeDef:
         try:
             answer = self._client.upload_part(
                 Bucket=self._bucket,
                 Key=self._name,
                 UploadId=self._upload_id or "",
                 PartNumber=number,
-                Body=part,
+                # botocore sends any bytes-like body; a copy into `bytes` would cost a part.
+                Body=cast(bytes, part),
             )
         except (BotoCoreError, ClientError) as error:
             raise explain(error, self._where) from None
