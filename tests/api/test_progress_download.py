@@ -11,11 +11,14 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from rawexport.client import Client, RetryPolicy
+from tests.client.conftest import CutOnceTransport
 from tests.conftest import Account, LiveServer, ServerPool
 from tests.s3_server import s3_client
 
@@ -347,3 +350,20 @@ def test_an_s3_bucket_holds_only_published_reports(backend_server: LiveServer) -
     assert {f"reports/{job}.zip" for job in jobs} <= keys
     assert f"reports/{empty}.zip" not in keys
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_the_client_resumes_a_dropped_download_from_either_store(
+    backend_server: LiveServer, report_url: str, tmp_path: Path
+) -> None:
+    link = httpx.URL(report_url)
+    cut_once = CutOnceTransport()
+    quick = RetryPolicy(base_delay=0.05)
+    with Client(
+        backend_server.url, link.params["user_token"], transport=cut_once, retry=quick
+    ) as c:
+        resumed = c.download(report_url, tmp_path / "resumed.zip")
+    cut_once.close()
+
+    assert cut_once.cut_at is not None
+    assert cut_once.download_ranges == [None, f"bytes={cut_once.cut_at}-"]
+    assert resumed.read_bytes() == stored_report(backend_server, link.params["job_id"])

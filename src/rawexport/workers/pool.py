@@ -208,7 +208,9 @@ class WorkerPool:
         swept = sweep_expired_reports(self._queue, self._reports, time.time())
         if swept:
             log.info("deleted %d expired reports", swept)
-        remove_crash_leftovers(self._queue, self._reports, self._settings.stale_after_s)
+        removed = remove_crash_leftovers(self._queue, self._reports, self._settings.stale_after_s)
+        if removed:
+            log.info("removed %d partial reports of writers that died", removed)
 
     def _every(self, interval_s: float, action: Callable[[], None]) -> None:
         while True:
