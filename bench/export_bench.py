@@ -120,7 +120,8 @@ def run_direct(
     with PeakRss(os.getpid()) as memory:
         for _ in range(repeat):
             began = time.perf_counter()
-            result = run_export(store, spec, work / "report.zip", lambda _: None)
+            with (work / "report.zip").open("wb") as out:
+                result = run_export(store, spec, out, lambda _: None)
             engine_runs.append(time.perf_counter() - began)
     _check_report(work / "report.zip", rows)
     return spec, Measured(rows, engine_runs, memory.peak, idle, result.size)
@@ -183,7 +184,8 @@ def copy_then_zip(store: EventStore, spec: JobSpec, work: Path) -> float:
             target = Path(tmp) / plan.stat.name
             store.export(plan.query, params.values, "CSVWithNames", str(target))
             members.append(ZipMember(plan.stat.name, _file_chunks(target)))
-        write_zip(work / "copy.zip", members)
+        with (work / "copy.zip").open("wb") as out:
+            write_zip(out, members)
     return time.perf_counter() - began
 
 

@@ -24,6 +24,7 @@ from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
 from rawexport.store import EventStore, ensure_schema, open_store
 from tests.pg_server import metadata_url, pg_url
+from tests.s3_server import report_store_url, s3_env, s3_reports_url
 
 __all__ = [
     "Account",
@@ -35,6 +36,9 @@ __all__ = [
     "metadata_url",
     "pg_url",
     "queue",
+    "report_store_url",
+    "s3_env",
+    "s3_reports_url",
     "server",
     "shared_server",
     "start_server",

@@ -1,4 +1,5 @@
-"""The parts one process works with, opened from the settings: metadata, job queue, event store."""
+"""The parts one process works with, opened from the settings: metadata, job queue, event store,
+report store."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rawexport.domain.quotas import Limits
 from rawexport.meta.accounts import Accounts
 from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
+from rawexport.reports import ReportStore, open_reports
 from rawexport.settings import Settings
 from rawexport.store import EventStore, ensure_schema, open_store
 
@@ -53,6 +55,10 @@ class Runtime:
     @cached_property
     def limits(self) -> Limits:
         return Limits.from_settings(self.settings)
+
+    @cached_property
+    def reports(self) -> ReportStore:
+        return open_reports(self.settings.report_store_url)
 
     @property
     def store(self) -> EventStore:

@@ -37,6 +37,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("store_url", None, "Event store URL (default: chdb:///DATA_DIR/events).", str),
     Setting(
+        "reports_url",
+        None,
+        "Where reports are kept (default: the directory DATA_DIR/reports): a directory, "
+        "file:///path, or s3://BUCKET/PREFIX with the endpoint and credentials from "
+        "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION.",
+        str,
+    ),
+    Setting(
         "public_url",
         None,
         "Base of the report `url` in getprogress (default: from the request).",
@@ -78,6 +86,7 @@ class Settings:
     data_dir: Path = Path("./data")
     database_url: str | None = None
     store_url: str | None = None
+    reports_url: str | None = None
     public_url: str | None = None
     workers: int = 2
     jobs_per_day_space: int = 100
@@ -125,8 +134,8 @@ class Settings:
         return self.store_url or f"chdb://{self.data_dir.resolve() / 'events'}"
 
     @property
-    def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
+    def report_store_url(self) -> str:
+        return self.reports_url or str(self.data_dir.resolve() / "reports")
 
 
 def settings_markdown() -> str:

@@ -15,6 +15,7 @@ import pytest
 
 from rawexport.domain.jobspec import Condition, EventSelection, Filter, Format, JobSpec
 from rawexport.export.engine import ExportResult, run_export
+from rawexport.reports import LocalReportStore
 from rawexport.store import EventStore
 from rawexport.store.loading import load_file
 
@@ -112,7 +113,10 @@ def export(event_store: EventStore, app_id: str, tmp_path: Path) -> Export:
         )
         path = tmp_path / "report.zip"
         progress: list[int] = []
-        result = run_export(event_store, spec, path, progress.append)
+        with LocalReportStore(tmp_path).writer(path.name) as out:  # published as the pool does
+            result = run_export(event_store, spec, out, progress.append)
+            if not result.empty:
+                out.commit()
         return Exported(result, path, progress)
 
     return run

@@ -11,6 +11,7 @@ import pytest
 from rawexport.domain.catalog import STANDARD_EVENTS, USERS
 from rawexport.domain.jobspec import JobSpec
 from rawexport.export.engine import run_export
+from rawexport.reports import LocalReportStore
 from rawexport.store import EventStore, Params, table_name
 
 from .conftest import END, START, Export, Load, at, custom, standard
@@ -199,12 +200,11 @@ def test_a_failure_leaves_no_file_behind(
         ]
     )
     spec = JobSpec(app_id, START, END, (standard("sc"), standard("tr")))
-    destination = tmp_path / "out" / "report.zip"
-    destination.parent.mkdir()
+    reports = LocalReportStore(tmp_path / "out")
     store = cast(EventStore, _FailsOnSecondExport(event_store))
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        run_export(store, spec, destination, lambda _: None)
-    assert list(destination.parent.iterdir()) == []
+    with pytest.raises(RuntimeError, match="disk on fire"), reports.writer("report.zip") as out:
+        run_export(store, spec, out, lambda _: None)
+    assert list(reports.directory.iterdir()) == []
 
 
 class _Stop(Exception):
@@ -227,8 +227,9 @@ def test_a_progress_callback_that_raises_stops_the_export(
         raise _Stop
 
     spec = JobSpec(app_id, START, END, (standard("tr"),))
-    with pytest.raises(_Stop):
-        run_export(event_store, spec, tmp_path / "report.zip", stop_at_first_report)
+    reports = LocalReportStore(tmp_path / "reports")
+    with pytest.raises(_Stop), reports.writer("report.zip") as out:
+        run_export(event_store, spec, out, stop_at_first_report)
     assert len(seen) == 1
-    assert list(tmp_path.iterdir()) == []
+    assert list(reports.directory.iterdir()) == []
     assert not [t for t in threading.enumerate() if t.name == "rawexport-query"]

@@ -28,7 +28,8 @@ def _big() -> Iterator[bytes]:
 @pytest.mark.timeout(1200)
 def test_a_zip_over_4_gib_opens_and_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "big.zip"
-    size = write_zip(path, [ZipMember("big.csv", _big()), ZipMember("after.csv", [b"a,b\n"])])
+    with path.open("wb") as out:
+        size = write_zip(out, [ZipMember("big.csv", _big()), ZipMember("after.csv", [b"a,b\n"])])
     assert size == path.stat().st_size > 1 << 32
     with zipfile.ZipFile(path) as z:
         big, after = z.infolist()

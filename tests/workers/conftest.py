@@ -13,6 +13,7 @@ from rawexport.domain.jobspec import JobSpec
 from rawexport.domain.quotas import Limits
 from rawexport.meta.accounts import Accounts
 from rawexport.meta.jobs import JobQueue
+from rawexport.reports import LocalReportStore
 from rawexport.settings import Settings
 from rawexport.store.base import EventStore
 from rawexport.workers.pool import RunExport, WorkerPool
@@ -54,7 +55,9 @@ def pools(
 
     def start(run_export: RunExport, **overrides: Any) -> WorkerPool:
         values: dict[str, Any] = {"data_dir": tmp_path, "workers": 2, "heartbeat_s": 1}
-        pool = WorkerPool(queue, opaque_store, Settings(**{**values, **overrides}), run_export)
+        settings = Settings(**{**values, **overrides})
+        reports = LocalReportStore(tmp_path / "reports")
+        pool = WorkerPool(queue, opaque_store, reports, settings, run_export)
         pool.start()
         started.append(pool)
         return pool

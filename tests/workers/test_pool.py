@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import io
 import subprocess
 import sys
 import threading
@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from rawexport.domain.jobspec import JobSpec
 from rawexport.domain.states import JobStatus
+from rawexport.export.zipstream import ZipSink
 from rawexport.meta.jobs import Job, JobQueue, stopped_worker_message
 from rawexport.store.base import EventStore
 from rawexport.workers.pool import STOP_GRACE_S, ProgressCallback, WorkerPool
@@ -33,15 +34,15 @@ class Written:
 
 
 def write_report(
-    store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+    store: EventStore, spec: JobSpec, out: ZipSink, on_progress: ProgressCallback
 ) -> Written:
-    """A small real export: one CSV in a ZIP, published by rename like the engine does."""
+    """A small real export: one CSV in a ZIP, written into the pool's report writer."""
     on_progress(50)
-    partial = destination.with_suffix(".part")
-    with zipfile.ZipFile(partial, "w") as report:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as report:
         report.writestr("users.csv", f"devtodev ID,app\n1,{spec.app_id}\n")
-    os.replace(partial, destination)
-    return Written(rows=1, empty=False, size=destination.stat().st_size)
+    out.write(archive.getvalue())
+    return Written(rows=1, empty=False, size=len(archive.getvalue()))
 
 
 class GatedExport:
@@ -54,7 +55,7 @@ class GatedExport:
         self.runs = 0
 
     def __call__(
-        self, store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+        self, store: EventStore, spec: JobSpec, out: ZipSink, on_progress: ProgressCallback
     ) -> Written:
         self.runs += 1
         try:
@@ -63,7 +64,7 @@ class GatedExport:
         except Exception:
             self.interrupted.set()
             raise
-        return write_report(store, spec, destination, on_progress)
+        return write_report(store, spec, out, on_progress)
 
 
 def wait_for_job(
@@ -92,10 +93,10 @@ def test_runs_a_job_to_complete(
     stores: list[EventStore] = []
 
     def export(
-        store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+        store: EventStore, spec: JobSpec, out: ZipSink, on_progress: ProgressCallback
     ) -> Written:
         stores.append(store)
-        return write_report(store, spec, destination, on_progress)
+        return write_report(store, spec, out, on_progress)
 
     pool = pools(export, report_ttl_s=600)
     job_id = submit()
@@ -185,7 +186,7 @@ def test_stop_releases_a_job_whose_export_does_not_notice_within_the_grace(
     started, finish = threading.Event(), threading.Event()
 
     def deaf(
-        store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+        store: EventStore, spec: JobSpec, destination: ZipSink, on_progress: ProgressCallback
     ) -> Written:
         started.set()
         finish.wait(60)  # no progress report: nothing tells it to stop
@@ -258,6 +259,7 @@ import sys, threading
 from pathlib import Path
 from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
+from rawexport.reports import LocalReportStore
 from rawexport.settings import Settings
 from rawexport.workers.pool import WorkerPool
 
@@ -265,7 +267,8 @@ def never_ends(store, spec, destination, on_progress):
     threading.Event().wait()
 
 settings = Settings(data_dir=Path(sys.argv[2]), workers=1, heartbeat_s=1)
-WorkerPool(JobQueue(connect(sys.argv[1])), None, settings, never_ends).start()
+reports = LocalReportStore(Path(sys.argv[2]) / "reports")
+WorkerPool(JobQueue(connect(sys.argv[1])), None, reports, settings, never_ends).start()
 threading.Event().wait()
 """
 
@@ -320,7 +323,7 @@ def test_a_job_that_killed_three_workers_fails_instead_of_a_fourth(
     runs: list[str] = []
 
     def export(
-        store: EventStore, spec: JobSpec, destination: Path, on_progress: ProgressCallback
+        store: EventStore, spec: JobSpec, destination: ZipSink, on_progress: ProgressCallback
     ) -> Written:
         runs.append(spec.app_id)
         return write_report(store, spec, destination, on_progress)

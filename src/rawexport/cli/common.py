@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from rawexport.meta.accounts import AccountError
+from rawexport.reports import ReportStoreError
 from rawexport.runtime import Runtime
 from rawexport.settings import SETTINGS, Settings
 
@@ -23,7 +24,8 @@ _DATA_DIR = next(s for s in SETTINGS if s.name == "data_dir")
 
 
 def operator_command(func: F) -> F:
-    """Adds `--data-dir` and `--json` and turns account errors into one-line messages."""
+    """Adds `--data-dir` and `--json` and turns account, settings and report storage errors into
+    one-line messages."""
 
     @click.option(
         "--data-dir",
@@ -39,7 +41,7 @@ def operator_command(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (AccountError, ValueError) as exc:
+        except (AccountError, ReportStoreError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -49,7 +49,11 @@ def serve(host: str, port: int, data_dir: Path, as_json: bool, **overrides: Any)
 def run_server(rt: Runtime, host: str, port: int) -> None:
     """Serve until interrupted; workers start with the app and stop before it exits."""
     rt.store  # noqa: B018 - open the event store before taking requests
-    pool = WorkerPool(rt.jobs, rt.store, rt.settings, run_export) if rt.settings.workers else None
+    pool = (
+        WorkerPool(rt.jobs, rt.store, rt.reports, rt.settings, run_export)
+        if rt.settings.workers
+        else None
+    )
 
     def start_workers() -> Callable[[], None]:
         assert pool is not None

@@ -61,7 +61,7 @@ def run_workers(rt: Runtime) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
-    pool = WorkerPool(rt.jobs, rt.store, rt.settings, run_export)
+    pool = WorkerPool(rt.jobs, rt.store, rt.reports, rt.settings, run_export)
     pool.start()
     log.info("%s: %d export workers, pid %d", READY, rt.settings.workers, os.getpid())
     try:

@@ -1,17 +1,14 @@
 """Running one export job: a JobSpec in, a ZIP of one file per event plus users and manifest out.
 
 Every file is streamed: chDB writes each query result into a pipe while this thread deflates it
-into the ZIP entry, so memory stays flat whatever the number of rows. The ZIP is written under
-a temporary name beside `destination` and renamed into place only when complete.
+into the ZIP entry, so memory stays flat whatever the number of rows. The ZIP goes into the
+caller's writer as it is made; publishing it (or not) is the caller's business.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import uuid
 from collections.abc import Callable, Generator
-from pathlib import Path
 
 from rawexport.domain.catalog import USERS
 from rawexport.domain.jobspec import JobSpec
@@ -22,7 +19,7 @@ from rawexport.export.plan import FilePlan, plan_files
 from rawexport.export.progress import ProgressMeter
 from rawexport.export.report import ExportResult, FileStat, manifest_json
 from rawexport.export.users import users_query
-from rawexport.export.zipstream import ZipMember, write_zip
+from rawexport.export.zipstream import ZipMember, ZipSink, write_zip
 from rawexport.store.base import EventStore
 
 __all__ = ["ExportResult", "FileStat", "plan_report", "run_export"]
@@ -33,10 +30,10 @@ _CLICKHOUSE_FORMATS = {"csv": "CSVWithNames", "jsonl": "JSONEachRow", "parquet":
 def run_export(
     store: EventStore,
     spec: JobSpec,
-    destination: Path,
+    out: ZipSink,
     on_progress: Callable[[int], None],
 ) -> ExportResult:
-    """Export `spec` to the ZIP file `destination`; report progress 0..99 on the way.
+    """Export `spec` as a ZIP written into `out`; report progress 0..99 on the way.
 
     When no requested event has a row, nothing is written and the result is `empty`. The row
     counts of the result and of the manifest are those written, which the store reports.
@@ -59,13 +56,10 @@ def run_export(
         yield ZipMember(MANIFEST_NAME, [manifest_json(written)])
 
     entries = members()
-    temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.tmp")
     try:
-        size = write_zip(temporary, entries)
-        os.replace(temporary, destination)
+        size = write_zip(out, entries)
     except BaseException:
         entries.close()  # stops the query of the file being written, if any, right away
-        temporary.unlink(missing_ok=True)
         raise
     rows = sum(f.rows for f in written[:-1])
     return ExportResult(rows=rows, files=written, size=size)

@@ -24,15 +24,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from rawexport.domain.jobspec import JobSpec
+from rawexport.export.zipstream import ZipSink
 from rawexport.meta.jobs import Job, JobQueue
 from rawexport.meta.wakeup import SubmissionListener
+from rawexport.reports import ReportStore, report_key
 from rawexport.settings import Settings
 from rawexport.store.base import EventStore
-from rawexport.workers.sweeper import sweep_expired_reports
+from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 
 __all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool"]
 
@@ -59,7 +60,7 @@ class ExportOutcome(Protocol):
     def size(self) -> int: ...
 
 
-RunExport = Callable[[EventStore, JobSpec, Path, ProgressCallback], ExportOutcome]
+RunExport = Callable[[EventStore, JobSpec, ZipSink, ProgressCallback], ExportOutcome]
 
 
 class _Interrupted(Exception):
@@ -77,9 +78,15 @@ class _Lease:
 
 class WorkerPool:
     def __init__(
-        self, queue: JobQueue, store: EventStore, settings: Settings, run_export: RunExport
+        self,
+        queue: JobQueue,
+        store: EventStore,
+        reports: ReportStore,
+        settings: Settings,
+        run_export: RunExport,
     ) -> None:
         self._queue, self._store, self._settings = queue, store, settings
+        self._reports = reports
         self._run_export = run_export
         # Worker ids must never repeat across processes: a job's owner is known by its id alone.
         self._boot_id = uuid.uuid4().hex[:12]
@@ -94,7 +101,6 @@ class WorkerPool:
         if self._threads:
             raise RuntimeError("the worker pool is already running")
         settings = self._settings
-        settings.reports_dir.mkdir(parents=True, exist_ok=True)
         self._stopping.clear()
         # See the module docstring: at start, two missed heartbeats mean a dead worker.
         self._reclaim(min(2 * settings.heartbeat_s, settings.stale_after_s))
@@ -187,10 +193,12 @@ class WorkerPool:
 
         with self._leases_lock:
             self._leases[worker_id] = lease
-        report_key = f"{job.id}.zip"
-        destination = self._settings.reports_dir / report_key
+        key = report_key(job.id)
         try:
-            result = self._run_export(self._store, job.spec, destination, on_progress)
+            with self._reports.writer(key) as report:
+                result = self._run_export(self._store, job.spec, report, on_progress)
+                if not result.empty:
+                    report.commit()
         except Exception as error:
             self._abandon(lease, error)
             return
@@ -200,7 +208,7 @@ class WorkerPool:
         if not self._queue.complete(
             job.id,
             worker_id,
-            report_key=None if result.empty else report_key,
+            report_key=None if result.empty else key,
             size=result.size,
             rows=result.rows,
             empty=result.empty,
@@ -250,9 +258,12 @@ class WorkerPool:
             )
 
     def _sweep(self) -> None:
-        swept = sweep_expired_reports(self._queue, self._settings.reports_dir)
+        swept = sweep_expired_reports(self._queue, self._reports)
         if swept:
             log.info("deleted %d expired reports", swept)
+        removed = remove_crash_leftovers(self._queue, self._reports, self._settings.stale_after_s)
+        if removed:
+            log.info("removed %d partial reports of writers that died", removed)
 
     def _every(self, interval_s: float, action: Callable[[], None]) -> None:
         while True:
