@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -11,7 +11,8 @@ import pytest
 from rawexport.domain.catalog import STANDARD_EVENTS, USERS
 from rawexport.domain.jobspec import JobSpec
 from rawexport.export.engine import run_export
-from rawexport.store import EventStore, Params, table_name
+from rawexport.store import EventStore, Params, ResultStream, table_name
+from tests.store.running import wait_until_stopped
 
 from .conftest import END, START, Export, Load, at, custom, standard
 
@@ -170,23 +171,39 @@ def test_a_large_file_has_one_header_and_every_row_in_order(
     assert out.progress[0] >= 0 and out.progress[-1] == 99
 
 
-class _FailsOnSecondExport:
-    """The real store, except that its second export fails after writing part of its output."""
+class _FailsOnSecondStream:
+    """The real store, except that its second result fails after part of it was read."""
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        self.url = store.url
-        self.exports = 0
+        self.streams = 0
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
 
-    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> int:
-        self.exports += 1
-        rows = self._store.export(sql, params, fmt, path)
-        if self.exports == 2:
-            raise RuntimeError("disk on fire")
-        return rows
+    def stream(self, sql: str, params: Params | None, fmt: str) -> ResultStream:
+        self.streams += 1
+        result = self._store.stream(sql, params, fmt)
+        return _BrokenOff(result) if self.streams == 2 else result
+
+
+class _BrokenOff:
+    def __init__(self, result: ResultStream) -> None:
+        self._result = result
+        self.rows = None
+
+    def __enter__(self) -> _BrokenOff:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._result
+        raise RuntimeError("disk on fire")
+
+    def close(self) -> None:
+        self._result.close()
 
 
 def test_a_failure_leaves_no_file_behind(
@@ -201,7 +218,7 @@ def test_a_failure_leaves_no_file_behind(
     spec = JobSpec(app_id, START, END, (standard("sc"), standard("tr")))
     destination = tmp_path / "out" / "report.zip"
     destination.parent.mkdir()
-    store = cast(EventStore, _FailsOnSecondExport(event_store))
+    store = cast(EventStore, _FailsOnSecondStream(event_store))
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_export(store, spec, destination, lambda _: None)
     assert list(destination.parent.iterdir()) == []
@@ -231,4 +248,4 @@ def test_a_progress_callback_that_raises_stops_the_export(
         run_export(event_store, spec, tmp_path / "report.zip", stop_at_first_report)
     assert len(seen) == 1
     assert list(tmp_path.iterdir()) == []
-    assert not [t for t in threading.enumerate() if t.name == "rawexport-query"]
+    wait_until_stopped(event_store, table_name(STANDARD_EVENTS["tr"]))
