@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 
 from rawexport.domain.catalog import STANDARD_EVENTS, USERS
-from rawexport.domain.jobspec import JobSpec
+from rawexport.domain.jobspec import Format, JobSpec
 from rawexport.export.engine import run_export
 from rawexport.store import EventStore, Params, ResultStream, table_name
 from tests.store.running import wait_until_stopped
@@ -249,3 +249,23 @@ def test_a_progress_callback_that_raises_stops_the_export(
     assert len(seen) == 1
     assert list(tmp_path.iterdir()) == []
     wait_until_stopped(event_store, table_name(STANDARD_EVENTS["tr"]))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_the_manifest_counts_the_rows_each_file_holds(
+    load: Load, export: Export, fmt: Format
+) -> None:
+    # Whether the store counts what it writes (chDB) or not (a server): the same counts.
+    load([card(user) for user in (1, 2, 3)], users=True)
+    load(
+        [{"event": "sc", "devtodev ID": u, "time": at(u), "social": "x"} for u in (1, 2, 4)]
+        + [{"event": "tr", "devtodev ID": 5, "time": at(1), "step": 1}]
+    )
+    out = export(standard("sc"), standard("tr"), standard("gs"), fmt=fmt)
+    counted = {f["file"]: f["rows"] for f in out.manifest()["files"]}
+    ending = "." + fmt
+    assert counted == {"sc" + ending: 3, "tr" + ending: 1, "gs" + ending: 0, "users" + ending: 4}
+    for name, rows in counted.items():
+        lines = out.read(name).decode().splitlines()
+        assert len(lines) - (fmt == "csv") == rows  # a CSV file has a header line
+    assert out.result.rows == 4
