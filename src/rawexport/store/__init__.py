@@ -7,14 +7,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from rawexport.store.base import EventStore, Params, ResultStream, StoreError
-from rawexport.store.chdb import ChdbStore
 from rawexport.store.clickhouse import ClickHouseStore
 from rawexport.store.clickhouse_url import SCHEMES as CLICKHOUSE_SCHEMES
 from rawexport.store.loading import LoadError, LoadReport, load_file
 from rawexport.store.schema import ensure_schema, known_custom_events, table_name
 
 __all__ = [
-    "ChdbStore",
     "ClickHouseStore",
     "EventStore",
     "LoadError",
@@ -32,7 +30,10 @@ __all__ = [
 _ACCEPTED = "chdb:///absolute/path, clickhouse://USER:PASSWORD@HOST:8123/DB or clickhouses://..."
 
 
-def _embedded(url: str) -> ChdbStore:
+def _embedded(url: str) -> EventStore:
+    # Imported here: chDB's library takes hundreds of MB that a process on a server never uses.
+    from rawexport.store.chdb import ChdbStore
+
     parts = urlsplit(url)
     path = unquote(parts.path)
     if parts.netloc or not path.startswith("/"):

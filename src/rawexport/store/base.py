@@ -29,10 +29,12 @@ class StoreError(Exception):
 
     def __init__(self, message: str, code: int | None = None) -> None:
         text = " ".join(message.split())
-        found = _CODE.match(text)
-        if found is None and code is not None:
+        named = _CODE.match(text)
+        if code is None and named is not None:
+            code = int(named[1])
+        elif code is not None and named is None:
             text = f"Code: {code}. {text}"
-        self.code = code if code is not None or found is None else int(found.group(1))
+        self.code = code
         super().__init__(text)
 
 

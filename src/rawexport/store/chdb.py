@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -122,7 +123,8 @@ class ChdbStore:
     def _cancel_marked(self, mark: str) -> None:
         # By a setting, not a comment: chDB shows a query with parameters without its comments.
         kill = "KILL QUERY WHERE Settings['log_comment'] = {mark:String} ASYNC"
-        self.execute(kill, {"mark": mark})
+        with contextlib.suppress(StoreError):  # asked again until the query has ended
+            self.execute(kill, {"mark": mark})
 
     def insert(self, table: str, source_path: str, fmt: str, columns: Sequence[str] = ()) -> None:
         column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""

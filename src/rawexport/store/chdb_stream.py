@@ -95,7 +95,8 @@ class FifoStream:
         self._closed = True
         os.close(self._reader)
         while self._producer.is_alive():
-            self._cancel()
+            if not self._drained:
+                self._cancel()
             with contextlib.suppress(OSError):
                 os.close(os.open(self._fifo, os.O_RDONLY | os.O_NONBLOCK))
             self._producer.join(0.05)

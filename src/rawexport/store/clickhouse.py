@@ -32,7 +32,7 @@ __all__ = ["ClickHouseStore"]
 
 _T = TypeVar("_T")
 
-TIMEOUT = httpx.Timeout(connect=10.0, read=900.0, write=300.0, pool=300.0)
+_TIMEOUT = httpx.Timeout(connect=10.0, read=900.0, write=300.0, pool=300.0)
 """`read` is the longest silence of the server: a statement may work for minutes before its
 first byte (a large load moved into place, a sort), and must not be cut off for it."""
 _LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=2.0)
@@ -62,7 +62,7 @@ class ClickHouseStore:
     right when the store is opened rather than at its first use.
     """
 
-    def __init__(self, url: str, *, timeout: httpx.Timeout = TIMEOUT) -> None:
+    def __init__(self, url: str, *, timeout: httpx.Timeout = _TIMEOUT) -> None:
         address = ServerAddress.parse(url)
         self.url = address.shown
         self.database = address.database
