@@ -148,30 +148,35 @@ class _Handler(BaseHTTPRequestHandler):
         insert = _INSERT.fullmatch(query) if query is not None else None
         with self.server.sessions.connection(database, settings) as conn:
             if insert is not None:
-                with conn.send_insert(insert[1], insert[2]) as inserter:
-                    for chunk in body:
-                        inserter.append(chunk)
-                    inserter.finish()
-                self._send(b"")
+                self._insert(conn, insert[1], insert[2], body)
                 return
-            sql = "\n".join([*([query] if query else []), b"".join(body).decode()])
-            result = _RESULT.fullmatch(sql)
-            if result is None:
-                self._send(conn.query(sql, "TabSeparated", params=params).bytes())
-                return
+            text = b"".join(body).decode()  # a query: small
+            self._query(conn, f"{query}\n{text}" if query else text, params)
 
-            mark = uuid.uuid4().hex  # finds the query, to cancel it
+    def _insert(self, conn: Any, into: str, fmt: str, body: _Body) -> None:
+        with conn.send_insert(into, fmt) as inserter:
+            for chunk in body:
+                inserter.append(chunk)
+            inserter.finish()
+        self._send(b"")
 
-            def produce(path: str) -> int:
-                into = (
-                    f"{result[1]} INTO OUTFILE {quote_string(path)} APPEND FORMAT {result[2]}"
-                    f" SETTINGS log_comment = {quote_string(mark)}"
-                )
-                rows: int = conn.query(into, "Null", params=params).rows_read()
-                return rows
+    def _query(self, conn: Any, sql: str, params: dict[str, str]) -> None:
+        result = _RESULT.fullmatch(sql)
+        if result is None:  # not a SELECT: a statement, or a small answer (DESCRIBE, SHOW)
+            self._send(conn.query(sql, "TabSeparated", params=params).bytes())
+            return
+        mark = uuid.uuid4().hex  # finds the query, to cancel it
 
-            with FifoStream(produce, partial(self._cancel, mark)) as stream:
-                self._stream(iter(stream))
+        def produce(path: str) -> int:
+            into = (
+                f"{result[1]} INTO OUTFILE {quote_string(path)} APPEND FORMAT {result[2]}"
+                f" SETTINGS log_comment = {quote_string(mark)}"
+            )
+            rows: int = conn.query(into, "Null", params=params).rows_read()
+            return rows
+
+        with FifoStream(produce, partial(self._cancel, mark)) as stream:
+            self._stream(iter(stream))
 
     def _cancel(self, mark: str) -> None:
         with self.server.sessions.connection("default", {}) as conn:
