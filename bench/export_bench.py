@@ -11,8 +11,8 @@ too. The kernel's high-water mark gives the server's peak memory over the jobs. 
 process, on the same rows and in the same run:
   * baseline: each file's rows fetched into Python and written with the `csv` module into a
     `zipfile.ZipFile(ZIP_DEFLATED)` at its default level;
-  * copy+zip: chDB writes each file INTO OUTFILE a plain file, then the files are zipped with the
-    engine's own ISA-L writer (the engine's work, without overlapping the two steps).
+  * copy+zip: the store streams each file's result into a plain file, then the files are
+    zipped with the engine's own ISA-L writer (the engine's work, without overlapping the two).
 `--direct` calls run_export in this process instead of going through the server.
 """
 
@@ -182,7 +182,9 @@ def copy_then_zip(store: EventStore, spec: JobSpec, work: Path) -> float:
         members = []
         for plan in plan_report(store, spec, params):
             target = Path(tmp) / plan.stat.name
-            store.export(plan.query, params.values, "CSVWithNames", str(target))
+            result = store.stream(plan.query, params.values, "CSVWithNames")
+            with result, target.open("wb") as out:
+                out.writelines(result)
             members.append(ZipMember(plan.stat.name, _file_chunks(target)))
         with (work / "copy.zip").open("wb") as out:
             write_zip(out, members)

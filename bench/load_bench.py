@@ -23,7 +23,7 @@ from typing import Any
 from rawexport.demo.generator import generate_demo
 from rawexport.domain import catalog
 from rawexport.store import EventStore, ensure_schema, load_file, open_store, table_name
-from rawexport.store.chdb import quote_identifier, quote_string
+from rawexport.store.sql import quote_identifier, quote_string
 
 __all__: list[str] = []
 

@@ -23,6 +23,7 @@ from rawexport.meta.accounts import Accounts
 from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
 from rawexport.store import EventStore, ensure_schema, open_store
+from tests.clickhouse_http import clickhouse_server, clickhouse_url
 from tests.pg_server import metadata_url, pg_url
 from tests.s3_server import report_store_url, s3_env, s3_reports_url
 
@@ -31,6 +32,10 @@ __all__ = [
     "LiveServer",
     "accounts",
     "app_id",
+    "chdb_store",
+    "clickhouse_server",
+    "clickhouse_store",
+    "clickhouse_url",
     "engine",
     "event_store",
     "metadata_url",
@@ -48,13 +53,29 @@ RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
 
 
 @pytest.fixture(scope="session")
-def event_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
+def chdb_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
     # chDB allows one data directory per process: every in-process test shares this one and
     # isolates itself with a fresh app id.
     store = open_store(f"chdb://{tmp_path_factory.mktemp('chdb')}")
     ensure_schema(store)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def clickhouse_store(clickhouse_url: str) -> Iterator[EventStore]:
+    store = open_store(clickhouse_url)
+    ensure_schema(store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session", params=["chdb", "clickhouse"])
+def event_store(request: pytest.FixtureRequest) -> EventStore:
+    """The event store, once embedded and once on a ClickHouse server: what a test asserts of
+    it is the contract of every backend."""
+    store: EventStore = request.getfixturevalue(f"{request.param}_store")
+    return store
 
 
 @pytest.fixture

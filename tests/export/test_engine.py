@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
 import pytest
 
 from rawexport.domain.catalog import STANDARD_EVENTS, USERS
-from rawexport.domain.jobspec import JobSpec
+from rawexport.domain.jobspec import Format, JobSpec
 from rawexport.export.engine import run_export
 from rawexport.reports import LocalReportStore
-from rawexport.store import EventStore, Params, table_name
+from rawexport.store import EventStore, Params, ResultStream, table_name
+from tests.store.running import wait_until_stopped
 
 from .conftest import END, START, Export, Load, at, custom, standard
 
@@ -171,23 +172,39 @@ def test_a_large_file_has_one_header_and_every_row_in_order(
     assert out.progress[0] >= 0 and out.progress[-1] == 99
 
 
-class _FailsOnSecondExport:
-    """The real store, except that its second export fails after writing part of its output."""
+class _FailsOnSecondStream:
+    """The real store, except that its second result fails after part of it was read."""
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        self.url = store.url
-        self.exports = 0
+        self.streams = 0
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
 
-    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> int:
-        self.exports += 1
-        rows = self._store.export(sql, params, fmt, path)
-        if self.exports == 2:
-            raise RuntimeError("disk on fire")
-        return rows
+    def stream(self, sql: str, params: Params | None, fmt: str) -> ResultStream:
+        self.streams += 1
+        result = self._store.stream(sql, params, fmt)
+        return _BrokenOff(result) if self.streams == 2 else result
+
+
+class _BrokenOff:
+    def __init__(self, result: ResultStream) -> None:
+        self._result = result
+        self.rows = None
+
+    def __enter__(self) -> _BrokenOff:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._result
+        raise RuntimeError("disk on fire")
+
+    def close(self) -> None:
+        self._result.close()
 
 
 def test_a_failure_leaves_no_file_behind(
@@ -201,7 +218,7 @@ def test_a_failure_leaves_no_file_behind(
     )
     spec = JobSpec(app_id, START, END, (standard("sc"), standard("tr")))
     reports = LocalReportStore(tmp_path / "out")
-    store = cast(EventStore, _FailsOnSecondExport(event_store))
+    store = cast(EventStore, _FailsOnSecondStream(event_store))
     with pytest.raises(RuntimeError, match="disk on fire"), reports.writer("report.zip") as out:
         run_export(store, spec, out, lambda _: None)
     assert list(reports.directory.iterdir()) == []
@@ -232,4 +249,24 @@ def test_a_progress_callback_that_raises_stops_the_export(
         run_export(event_store, spec, out, stop_at_first_report)
     assert len(seen) == 1
     assert list(reports.directory.iterdir()) == []
-    assert not [t for t in threading.enumerate() if t.name == "rawexport-query"]
+    wait_until_stopped(event_store, table_name(STANDARD_EVENTS["tr"]))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_the_manifest_counts_the_rows_each_file_holds(
+    load: Load, export: Export, fmt: Format
+) -> None:
+    # Whether the store counts what it writes (chDB) or not (a server): the same counts.
+    load([card(user) for user in (1, 2, 3)], users=True)
+    load(
+        [{"event": "sc", "devtodev ID": u, "time": at(u), "social": "x"} for u in (1, 2, 4)]
+        + [{"event": "tr", "devtodev ID": 5, "time": at(1), "step": 1}]
+    )
+    out = export(standard("sc"), standard("tr"), standard("gs"), fmt=fmt)
+    counted = {f["file"]: f["rows"] for f in out.manifest()["files"]}
+    ending = "." + fmt
+    assert counted == {"sc" + ending: 3, "tr" + ending: 1, "gs" + ending: 0, "users" + ending: 4}
+    for name, rows in counted.items():
+        lines = out.read(name).decode().splitlines()
+        assert len(lines) - (fmt == "csv") == rows  # a CSV file has a header line
+    assert out.result.rows == 4

@@ -35,13 +35,14 @@ def test_users_table_is_replacing_on_a_version(event_store: EventStore) -> None:
     assert names[:2] == ["app_id", "devtodev ID"]
     assert names[2:-1] == list(catalog.USERS.column_names[1:])
     ((engine,),) = event_store.rows(
-        "SELECT engine_full FROM system.tables WHERE database = 'rawexport' AND name = 'users'"
+        "SELECT engine_full FROM system.tables"
+        " WHERE database = currentDatabase() AND name = 'users'"
     )
     assert engine.startswith("ReplacingMergeTree(_version)")
 
 
 def test_table_names_are_quoted_and_shared_by_views() -> None:
-    assert table_name(catalog.STANDARD_EVENTS["gs"]) == "`rawexport`.`ev_gs`"
+    assert table_name(catalog.STANDARD_EVENTS["gs"]) == "`ev_gs`"
     assert table_name(catalog.SBS_PAYMENTS) == table_name(catalog.STANDARD_EVENTS["sbs"])
 
 

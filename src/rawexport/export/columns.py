@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rawexport.domain.catalog import Column, Kind, Table
 from rawexport.export.names import unique_name
 from rawexport.export.params import QueryParams
-from rawexport.store.chdb import quote_identifier
+from rawexport.store.sql import quote_identifier
 
 __all__ = ["select_list", "spread_column"]
 

@@ -1,6 +1,6 @@
 """Running one export job: a JobSpec in, a ZIP of one file per event plus users and manifest out.
 
-Every file is streamed: chDB writes each query result into a pipe while this thread deflates it
+Every file is streamed: the store streams each query result while this thread deflates it
 into the ZIP entry, so memory stays flat whatever the number of rows. The ZIP goes into the
 caller's writer as it is made; publishing it (or not) is the caller's business.
 """
@@ -12,7 +12,6 @@ from collections.abc import Callable, Generator
 
 from rawexport.domain.catalog import USERS
 from rawexport.domain.jobspec import JobSpec
-from rawexport.export.fifo import ResultStream
 from rawexport.export.names import FORMAT_EXTENSIONS, MANIFEST_NAME
 from rawexport.export.params import QueryParams
 from rawexport.export.plan import FilePlan, plan_files
@@ -20,7 +19,7 @@ from rawexport.export.progress import ProgressMeter
 from rawexport.export.report import ExportResult, FileStat, manifest_json
 from rawexport.export.users import users_query
 from rawexport.export.zipstream import ZipMember, ZipSink, write_zip
-from rawexport.store.base import EventStore
+from rawexport.store.base import EventStore, ResultStream
 
 __all__ = ["ExportResult", "FileStat", "plan_report", "run_export"]
 
@@ -36,7 +35,7 @@ def run_export(
     """Export `spec` as a ZIP written into `out`; report progress 0..99 on the way.
 
     When no requested event has a row, nothing is written and the result is `empty`. The row
-    counts of the result and of the manifest are those written, which the store reports.
+    counts of the result and of the manifest are those written (see `_rows_written`).
     """
     params = QueryParams()
     plans = plan_report(store, spec, params)
@@ -49,10 +48,11 @@ def run_export(
 
     def members() -> Generator[ZipMember, None, None]:
         for plan in plans:
-            with ResultStream(store, plan.query, params.values, fmt) as result:
+            with store.stream(plan.query, params.values, fmt) as result:
                 tracked = meter.track(result, plan.stat.rows, line_per_row=line_per_row)
                 yield ZipMember(plan.stat.name, tracked)
-            written.append(dataclasses.replace(plan.stat, rows=result.rows))
+            counted = _rows_written(store, plan, result, params)
+            written.append(dataclasses.replace(plan.stat, rows=counted))
         yield ZipMember(MANIFEST_NAME, [manifest_json(written)])
 
     entries = members()
@@ -81,3 +81,16 @@ def plan_report(store: EventStore, spec: JobSpec, params: QueryParams) -> list[F
     users = FileStat(users_file, USERS.id, None, 0, USERS.column_names, spec.users_filter)
     app = params.add(spec.app_id, "String")
     return [*plans, FilePlan(users, "", users_query(sources, app))]
+
+
+def _rows_written(
+    store: EventStore, plan: FilePlan, result: ResultStream, params: QueryParams
+) -> int:
+    """The rows of a file as the store counted them while writing; where it cannot, those
+    counted when the file was planned, or for the users file (not counted then), counted now."""
+    if result.rows is not None:
+        return result.rows
+    if plan.source:
+        return plan.stat.rows
+    ((rows,),) = store.rows(f"SELECT count() FROM ({plan.query})", params.values)
+    return int(rows)

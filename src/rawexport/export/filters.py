@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rawexport.domain.catalog import Column, Kind
 from rawexport.domain.jobspec import Condition, Filter, Scalar
 from rawexport.export.params import QueryParams
-from rawexport.store.chdb import quote_identifier
+from rawexport.store.sql import quote_identifier
 
 __all__ = ["Subject", "column_subject", "filter_sql", "param_subject"]
 

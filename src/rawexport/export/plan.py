@@ -15,8 +15,8 @@ from rawexport.export.params import QueryParams
 from rawexport.export.report import FileStat
 from rawexport.export.users import matching_users_sql
 from rawexport.store.base import EventStore
-from rawexport.store.chdb import quote_identifier
 from rawexport.store.schema import table_name
+from rawexport.store.sql import quote_identifier
 
 __all__ = ["FilePlan", "plan_files"]
 

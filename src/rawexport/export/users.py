@@ -8,8 +8,8 @@ from rawexport.domain.catalog import USERS
 from rawexport.domain.jobspec import Filter
 from rawexport.export.filters import column_subject, filter_sql
 from rawexport.export.params import QueryParams
-from rawexport.store.chdb import quote_identifier
 from rawexport.store.schema import table_name
+from rawexport.store.sql import quote_identifier
 
 __all__ = ["matching_users_sql", "users_query"]
 

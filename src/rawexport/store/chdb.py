@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 import chdb
-import orjson
 
-from rawexport.store.base import Params
+from rawexport.store.base import Params, StoreError
+from rawexport.store.chdb_stream import FifoStream
+from rawexport.store.sql import (
+    ROWS_FORMAT,
+    SESSION_SETTINGS,
+    decode_rows,
+    format_name,
+    param_texts,
+    quote_identifier,
+    quote_string,
+)
 
-__all__ = ["ChdbStore", "quote_identifier", "quote_string"]
+__all__ = ["EMBEDDED_DATABASE", "ChdbStore"]
 
-# Query parameters reach ClickHouse as text parsed with the TabSeparated escaping rules.
-_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
+EMBEDDED_DATABASE = "rawexport"
+"""The database of an embedded store: where embedded stores have always kept their tables."""
 
 
 class _QueryResult(Protocol):
@@ -37,49 +49,16 @@ class _Connection(Protocol):
 _connect: Callable[[str], _Connection] = chdb.connect
 
 
-def quote_string(value: str) -> str:
-    """A ClickHouse string literal: `'...'` with backslash, quote and control bytes escaped."""
-    return "'" + value.translate(_TSV_ESCAPES).replace("'", "\\'") + "'"
-
-
-def quote_identifier(name: str) -> str:
-    """A ClickHouse identifier in backticks, safe for any name."""
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
-def _param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return value.translate(_TSV_ESCAPES)
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_element_literal(v) for v in value) + "]"
-    raise TypeError(f"unsupported query parameter type: {type(value).__name__}")
-
-
-def _element_literal(value: Any) -> str:
-    return quote_string(value) if isinstance(value, str) else _param_text(value)
-
-
-def _format_name(fmt: str) -> str:
-    if not fmt.isidentifier():
-        raise ValueError(f"not a ClickHouse format name: {fmt!r}")
-    return fmt
-
-
-def _param_texts(params: Params | None) -> dict[str, str]:
-    return {name: _param_text(value) for name, value in (params or {}).items()}
-
-
 class ChdbStore:
     """`EventStore` on one embedded chDB server, through a pool of connections.
 
-    Query parameters are connection state in chDB: threads sharing a connection can run a query
-    with another thread's parameters (seen here: a job's query with another job's app id). So a
-    connection serves one query at a time, and idle ones are reused.
+    Query parameters, settings and the current database are connection state in chDB: threads
+    sharing a connection can run a query with another thread's parameters (seen here: a job's
+    query with another job's app id). So a connection serves one query at a time, and idle
+    ones are reused.
     """
+
+    database = EMBEDDED_DATABASE
 
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
@@ -91,14 +70,20 @@ class ChdbStore:
         with self._connection():  # fail here, not on the first query, when it cannot open
             pass
 
+    def _open(self) -> _Connection:
+        conn = _connect(self._path)
+        for name, value in SESSION_SETTINGS.items():
+            _run(conn, f"SET {quote_identifier(name)} = {quote_string(value)}")
+        _run(conn, f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.database)}")
+        _run(conn, f"USE {quote_identifier(self.database)}")
+        return conn
+
     @contextmanager
     def _connection(self) -> Iterator[_Connection]:
         with self._lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = _connect(self._path)
-            # rows() decodes JSON; 64-bit integers must come back as numbers, not strings.
-            conn.query("SET output_format_json_quote_64bit_integers = 0", "Null", params={})
+            conn = self._open()
             with self._lock:
                 self._opened.append(conn)
         try:
@@ -109,7 +94,7 @@ class ChdbStore:
 
     def _query(self, sql: str, fmt: str, params: Params | None) -> _QueryResult:
         with self._connection() as conn:
-            result = conn.query(sql, fmt, params=_param_texts(params))
+            result = _run(conn, sql, fmt, param_texts(params))
             result.bytes()  # read the result before the connection serves another query
             return result
 
@@ -117,26 +102,35 @@ class ChdbStore:
         self._query(sql, "Null", params)
 
     def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        result = self._query(sql, "JSONCompactEachRow", params).bytes()
-        return [tuple(orjson.loads(line)) for line in result.splitlines()]
+        return decode_rows(self._query(sql, ROWS_FORMAT, params).bytes())
 
-    def export(self, sql: str, params: Params | None, fmt: str, path: str) -> int:
-        # APPEND lets the target already exist, which a FIFO always does.
-        result = self._query(
-            f"{sql} INTO OUTFILE {quote_string(path)} APPEND FORMAT {_format_name(fmt)}"
-            " SETTINGS format_csv_null_representation = ''",
-            "Null",
-            params,
+    def stream(self, sql: str, params: Params | None, fmt: str) -> FifoStream:
+        """The result written by chDB into a FIFO; its rows are known at the end."""
+        mark = f"rawexport-stream-{uuid.uuid4().hex}"  # finds the query, to cancel it
+        return FifoStream(
+            partial(self._write_result, sql, params, format_name(fmt), mark),
+            partial(self._cancel_marked, mark),
         )
-        return result.rows_read()
 
-    def insert_file(self, table: str, path: str, fmt: str, columns: Sequence[str] = ()) -> None:
+    def _write_result(self, sql: str, params: Params | None, fmt: str, mark: str, path: str) -> int:
+        # APPEND lets the target already exist, which a FIFO always does.
+        into = (
+            f"{sql}\nINTO OUTFILE {quote_string(path)} APPEND FORMAT {fmt}"
+            f" SETTINGS log_comment = {quote_string(mark)}"
+        )
+        return self._query(into, "Null", params).rows_read()
+
+    def _cancel_marked(self, mark: str) -> None:
+        # By a setting, not a comment: chDB shows a query with parameters without its comments.
+        kill = "KILL QUERY WHERE Settings['log_comment'] = {mark:String} ASYNC"
+        with contextlib.suppress(StoreError):  # asked again until the query has ended
+            self.execute(kill, {"mark": mark})
+
+    def insert(self, table: str, source_path: str, fmt: str, columns: Sequence[str] = ()) -> None:
         column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""
-        self._query(
-            f"INSERT INTO {table}{column_list} FROM INFILE {quote_string(path)}"
-            f" FORMAT {_format_name(fmt)}",
-            "Null",
-            None,
+        self.execute(
+            f"INSERT INTO {table}{column_list} FROM INFILE {quote_string(source_path)}"
+            f" FORMAT {format_name(fmt)}"
         )
 
     def close(self) -> None:
@@ -144,3 +138,12 @@ class ChdbStore:
             opened, self._opened, self._idle = self._opened, [], []
         for conn in opened:
             conn.close()
+
+
+def _run(
+    conn: _Connection, sql: str, fmt: str = "Null", params: dict[str, str] | None = None
+) -> _QueryResult:
+    try:
+        return conn.query(sql, fmt, params=params or {})
+    except RuntimeError as error:  # chDB raises ClickHouse's exception text as it is
+        raise StoreError(str(error)) from None

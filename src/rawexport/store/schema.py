@@ -3,6 +3,8 @@
 Every event table holds `app_id`, the event time `time` (UNIX ms, never null; for `rp` and `sbs`
 it is the report's `date`), then the catalogue's columns and extra columns. User cards live in a
 ReplacingMergeTree: a newer `_version` of a card replaces the older one, so readers use FINAL.
+Tables are named without a database: they live in the store's own (`EventStore.database`), which
+the store creates when it opens.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ from collections.abc import Iterable
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
-from rawexport.store.chdb import quote_identifier
+from rawexport.store.sql import quote_identifier
 from rawexport.store.upgrades import upgrade_store
 
 __all__ = [
-    "DATABASE",
     "EVENT_TABLES",
     "VERSION_COLUMN",
     "ensure_schema",
@@ -24,7 +25,6 @@ __all__ = [
     "table_name",
 ]
 
-DATABASE = "rawexport"
 VERSION_COLUMN = "_version"
 EVENT_TABLES: tuple[catalog.Table, ...] = (*catalog.STANDARD_EVENTS.values(), catalog.CUSTOM_TABLE)
 
@@ -34,8 +34,8 @@ _TIME_COLUMNS = frozenset({"time", "date"})
 
 
 def table_name(table: catalog.Table) -> str:
-    """The fully qualified, quoted name of the stored table behind a catalogue table."""
-    return f"{quote_identifier(DATABASE)}.{quote_identifier(table.table)}"
+    """The quoted name of the stored table behind a catalogue table, in the store's database."""
+    return quote_identifier(table.table)
 
 
 def _column_type(column: catalog.Column) -> str:
@@ -75,11 +75,10 @@ def _create_statement(table: catalog.Table) -> str:
 
 
 def ensure_schema(store: EventStore) -> None:
-    """Create the database and every table that does not exist yet."""
-    store.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(DATABASE)}")
+    """Create every table that does not exist yet, in the store's database."""
     for table in (*EVENT_TABLES, catalog.USERS):
         store.execute(_create_statement(table))
-    upgrade_store(store, DATABASE)
+    upgrade_store(store)
 
 
 def known_custom_events(store: EventStore, app_id: str, names: Iterable[str]) -> set[str]:

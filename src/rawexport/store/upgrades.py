@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
-from rawexport.store.chdb import quote_identifier, quote_string
+from rawexport.store.sql import quote_identifier, quote_string
 
 __all__ = ["UPGRADES", "TextToBool", "upgrade_store"]
 
@@ -35,16 +35,16 @@ class TextToBool:
     true: tuple[str, ...] = ("true", "1", "yes", "valid", "success")
     false: tuple[str, ...] = ("false", "0", "no", "invalid", "failed", "failure")
 
-    def stored_type(self, store: EventStore, database: str) -> str | None:
+    def stored_type(self, store: EventStore) -> str | None:
         found = store.rows(
             "SELECT type FROM system.columns"
-            " WHERE database = {db:String} AND table = {t:String} AND name = {c:String}",
-            {"db": database, "t": self.table.table, "c": self.column},
+            " WHERE database = currentDatabase() AND table = {t:String} AND name = {c:String}",
+            {"t": self.table.table, "c": self.column},
         )
         return str(found[0][0]) if found else None
 
-    def apply(self, store: EventStore, database: str) -> None:
-        table = f"{quote_identifier(database)}.{quote_identifier(self.table.table)}"
+    def apply(self, store: EventStore) -> None:
+        table = quote_identifier(self.table.table)
         column = quote_identifier(self.column)
         text = f"lower(trim({column}))"
         true, false = (", ".join(map(quote_string, words)) for words in (self.true, self.false))
@@ -72,8 +72,8 @@ class TextToBool:
 UPGRADES: tuple[TextToBool, ...] = (TextToBool(catalog.STANDARD_EVENTS["rp"], "status"),)
 
 
-def upgrade_store(store: EventStore, database: str) -> None:
+def upgrade_store(store: EventStore) -> None:
     """Convert every column that an earlier version stored as text and is now a boolean."""
     for upgrade in UPGRADES:
-        if upgrade.stored_type(store, database) == "Nullable(String)":
-            upgrade.apply(store, database)
+        if upgrade.stored_type(store) == "Nullable(String)":
+            upgrade.apply(store)

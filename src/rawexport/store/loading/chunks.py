@@ -1,6 +1,6 @@
 """Valid rows gathered per table into chunk files of JSON lines, each handed on once full.
 
-A chunk file is the unit that is staged (one `insert_file` each): large enough that a file of
+A chunk file is the unit that is staged (one `insert` each): large enough that a file of
 events needs few queries, small enough that staging can start while reading goes on.
 """
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rawexport.domain import catalog
-from rawexport.store.chdb import quote_identifier, quote_string
 from rawexport.store.loading.validate import loadable_columns
 from rawexport.store.schema import VERSION_COLUMN, stored_columns, table_name
+from rawexport.store.sql import quote_identifier, quote_string
 
 __all__ = [
     "CARD_STAGING",

@@ -1,7 +1,7 @@
 """Moving validated rows into the store: through private staging tables, finished in SQL.
 
 While a file is still being read, finished chunks of valid rows are appended to staging tables
-in the background (with `insert_file`). Only when the whole file proved valid does one
+in the background (with `insert`). Only when the whole file proved valid does one
 INSERT ... SELECT per table copy the rows into place, adding the app id and taking what the rows
 lack from the user cards as they are now; the staging tables are dropped either way. This keeps
 the work in the store whatever the file's size, and works on any backend that speaks ClickHouse.
@@ -17,8 +17,7 @@ from types import TracebackType
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
-from rawexport.store.chdb import quote_identifier
-from rawexport.store.schema import DATABASE
+from rawexport.store.sql import quote_identifier
 
 __all__ = ["Staging"]
 
@@ -39,13 +38,13 @@ class Staging:
         `table`, created with `definition` (CREATE TABLE text after the name) if new."""
         staged = self._tables.get(table)
         if staged is None:
-            staged = f"{DATABASE}.{quote_identifier('staging_' + uuid.uuid4().hex)}"
+            staged = quote_identifier(f"staging_{uuid.uuid4().hex}")  # in the store's database
             self._store.execute(f"CREATE TABLE {staged} {definition}")
             self._tables[table] = staged
         self._pending.append(self._writer.submit(self._insert, staged, rows))
 
     def _insert(self, staged: str, rows: Path) -> None:
-        self._store.insert_file(staged, str(rows), "JSONEachRow")
+        self._store.insert(staged, str(rows), "JSONEachRow")
         rows.unlink()
 
     def move(self, into_place: Callable[[catalog.Table, str], None]) -> None:

@@ -1,7 +1,8 @@
-"""Streaming a query result out of the event store through a named pipe.
+"""Streaming a result out of chDB through a named pipe.
 
 chDB writes `INTO OUTFILE` a FIFO from a thread of its own while the caller reads it, so a result
-is never held whole in memory nor written to disk before it is compressed.
+is never held whole in memory nor written to disk before it is used. The chunks are as large as
+the pipe buffer, which is what keeps this path fast.
 """
 
 from __future__ import annotations
@@ -12,28 +13,29 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
 
-from rawexport.store.base import EventStore, Params
-
-__all__ = ["ResultStream"]
+__all__ = ["FifoStream", "PIPE_BUFFER"]
 
 PIPE_BUFFER = 1 << 20
 """The largest pipe buffer an unprivileged process may ask for by default (fs.pipe-max-size)."""
 
 
-class ResultStream:
-    """The bytes of a query's result in ClickHouse format `fmt`, as they are produced.
+class FifoStream:
+    """The bytes that `produce(path)` writes into a FIFO at `path`, as they are written.
 
-    The query starts at once, in a thread of its own, and waits whenever the pipe is full.
-    Iterate it once; the iteration raises the store's error, if any, once the pipe is drained.
-    `rows` is the number of rows of the result, known after the last chunk. `close()` stops a
-    query whose result is no longer wanted, and must be called in any case (`with` does it).
+    `produce` runs at once, in a thread of its own, and waits whenever the pipe is full; it
+    returns the number of rows it wrote. Iterate the stream once; the iteration raises the
+    producer's error, if any, once the pipe is drained. `close()` stops a producer whose output
+    is no longer wanted with `cancel()`, and must be called in any case (`with` does it).
     """
 
-    def __init__(self, store: EventStore, sql: str, params: Params, fmt: str) -> None:
+    def __init__(self, produce: Callable[[str], int], cancel: Callable[[], None]) -> None:
+        self._cancel = cancel
         self._rows: int | None = None
+        self._drained = False
         self._failure: BaseException | None = None
         self._closed = False
         self._workdir = Path(tempfile.mkdtemp(prefix="rawexport-"))
@@ -41,7 +43,7 @@ class ResultStream:
         try:
             os.mkfifo(self._fifo, 0o600)
             # Opening both ends here never blocks, and the guard writer keeps the reader from
-            # seeing end-of-file until the query has returned, even if chDB fails before
+            # seeing end-of-file until the producer has returned, even if it fails before
             # opening the pipe.
             self._reader = os.open(self._fifo, os.O_RDONLY | os.O_NONBLOCK)
             guard = os.open(self._fifo, os.O_WRONLY | os.O_NONBLOCK)
@@ -52,52 +54,57 @@ class ResultStream:
         with contextlib.suppress(OSError):  # a smaller buffer (per-user limits) is only slower
             fcntl.fcntl(self._reader, fcntl.F_SETPIPE_SZ, PIPE_BUFFER)
         self._producer = threading.Thread(
-            target=self._produce,
-            args=(store, sql, params, fmt, guard),
-            name="rawexport-query",
-            daemon=True,
+            target=self._produce, args=(produce, guard), name="rawexport-query", daemon=True
         )
         self._producer.start()
 
-    def __enter__(self) -> ResultStream:
+    def __enter__(self) -> FifoStream:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := os.read(self._reader, PIPE_BUFFER):
             yield chunk
+        self._drained = True
         self.close()
         if self._failure is not None:
             raise self._failure
 
     @property
-    def rows(self) -> int:
-        if self._rows is None:
-            raise RuntimeError("the result has not been read to its end")
-        return self._rows
+    def rows(self) -> int | None:
+        """The rows written, once the output has been read to its end."""
+        return self._rows if self._drained else None
 
     def close(self) -> None:
-        """Wait for the query to end, stopping it if the result was not read to its end.
+        """Wait for the producer to end, stopping it if its output was not read to its end.
 
-        With no reader left, chDB's next write fails (EPIPE), which ends the query. But chDB may
-        still be blocked opening the pipe for writing, so a reader that comes and goes lets it
-        through to that failing write.
+        A query whose reader has gone is not stopped by its failing writes: chDB goes on to the
+        end of the result, however long. So it is cancelled, again until it ends (the first
+        time may come before the query is under way). It may also still be blocked opening the
+        pipe for writing: a reader that comes and goes lets it through.
         """
         if self._closed:
             return
         self._closed = True
         os.close(self._reader)
         while self._producer.is_alive():
+            if not self._drained:
+                self._cancel()
             with contextlib.suppress(OSError):
                 os.close(os.open(self._fifo, os.O_RDONLY | os.O_NONBLOCK))
             self._producer.join(0.05)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def _produce(self, store: EventStore, sql: str, params: Params, fmt: str, guard: int) -> None:
+    def _produce(self, produce: Callable[[str], int], guard: int) -> None:
         try:
-            self._rows = store.export(sql, params, fmt, str(self._fifo))
+            self._rows = produce(str(self._fifo))
         except BaseException as error:  # raised again in the reading thread
             self._failure = error
         finally:
