@@ -53,6 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("heartbeat_s", 5, "Seconds between a running job's heartbeats."),
     Setting("stale_after_s", 30, "A running job without a heartbeat for this long is re-queued."),
     Setting("sweep_interval_s", 60, "Seconds between sweeps that delete expired reports."),
+    Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
 )
@@ -75,6 +76,7 @@ class Settings:
     heartbeat_s: int = 5
     stale_after_s: int = 30
     sweep_interval_s: int = 60
+    max_events: int = 100
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
 

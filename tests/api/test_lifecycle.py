@@ -9,14 +9,15 @@ from collections.abc import Callable
 
 import httpx
 
+from tests.api.conftest import OverHttp, Service
 from tests.api.test_progress_download import API, NOW, rows, submit, wait_done
 from tests.conftest import LiveServer
 
 
 def test_failed_job_answers_code_1_with_a_helpful_message(
-    start_server: Callable[..., LiveServer],
+    start_service: Callable[..., Service],
 ) -> None:
-    server = start_server()
+    server = start_service()
     acc = server.account()
     server.load(acc.app_id, rows())
     reports = server.data_dir / "reports"
@@ -41,7 +42,8 @@ def test_pending_and_interrupted_jobs_run_after_a_restart(
     server = start_server(RAWEXPORT_WORKERS="0", RAWEXPORT_MIN_JOB_INTERVAL_S="0")
     acc = server.account()
     server.load(acc.app_id, rows())
-    pending, interrupted = submit(server, acc), submit(server, acc)
+    live = OverHttp.of(server)
+    pending, interrupted = submit(live, acc), submit(live, acc)
     server.stop()
     with sqlite3.connect(server.data_dir / "meta.sqlite3") as db:
         # what a process killed in the middle of the export leaves behind
@@ -52,8 +54,9 @@ def test_pending_and_interrupted_jobs_run_after_a_restart(
         )
     server.env["RAWEXPORT_WORKERS"] = "2"
     server.start()
+    live = OverHttp.of(server)
     for job in (pending, interrupted):
-        assert wait_done(server, acc.token, job).status_code == 201
+        assert wait_done(live, acc.token, job).status_code == 201
     listed = server.cli("job", "list")["jobs"]
     assert [j["id"] for j in listed] == [interrupted, pending]  # newest first
     for j in listed:
@@ -72,9 +75,9 @@ def test_access_log_never_contains_a_token(start_server: Callable[..., LiveServe
 
 
 def test_simultaneous_jobs_of_two_apps_export_only_their_own_rows(
-    start_server: Callable[..., LiveServer],
+    start_service: Callable[..., Service],
 ) -> None:
-    server = start_server(RAWEXPORT_WORKERS="2", RAWEXPORT_MIN_JOB_INTERVAL_S="0")
+    server = start_service(workers=2, min_job_interval_s=0)
     first, second = server.account(), server.account()
     now_ms = NOW * 1000  # the jobs export [NOW - 1 h, NOW)
     for acc, uid in ((first, 1), (second, 2)):
@@ -88,6 +91,6 @@ def test_simultaneous_jobs_of_two_apps_export_only_their_own_rows(
     jobs = [(acc, submit(server, acc)) for acc in (first, second) for _ in range(3)]
     for acc, job in jobs:
         url = wait_done(server, acc.token, job).json()["data"]["result"]["url"]
-        with zipfile.ZipFile(io.BytesIO(httpx.get(url).content)) as report:
+        with zipfile.ZipFile(io.BytesIO(server.client.get(url).content)) as report:
             ids = {line.split(b",")[0] for line in report.read("tr.csv").splitlines()[1:]}
         assert ids == {b"1" if acc is first else b"2"}

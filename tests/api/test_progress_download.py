@@ -1,8 +1,9 @@
-"""getprogress and download over real HTTP: states, the report URL, Range, the cap, expiry."""
+"""getprogress and download through the ASGI app: states, the report URL, Range, the cap, expiry."""
 
 from __future__ import annotations
 
 import io
+import json
 import time
 import zipfile
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, LiveServer
+from tests.api.conftest import Api, Service
+from tests.conftest import Account
 
 NOW = int(time.time())
 API = "/api/v1/rawexport"
@@ -32,7 +34,7 @@ def rows() -> list[dict[str, Any]]:
     ]
 
 
-def post_setjob(server: LiveServer, acc: Account, **extra: Any) -> httpx.Response:
+def post_setjob(server: Api, acc: Account, **extra: Any) -> httpx.Response:
     """setjob for `acc`'s app, `tr` events of the hour before NOW, unless `extra` says otherwise."""
     body = {
         "user_token": acc.token,
@@ -42,23 +44,21 @@ def post_setjob(server: LiveServer, acc: Account, **extra: Any) -> httpx.Respons
         "events": ["tr"],
         **extra,
     }
-    return httpx.post(f"{server.url}{API}/setjob", json=body, timeout=60)
+    return server.client.post(f"{API}/setjob", json=body)
 
 
-def submit(server: LiveServer, acc: Account, **extra: Any) -> str:
+def submit(server: Api, acc: Account, **extra: Any) -> str:
     response = post_setjob(server, acc, **extra)
     assert response.status_code == 200, response.text
     job_id: str = response.json()["data"]
     return job_id
 
 
-def progress(server: LiveServer, token: str, job_id: str) -> httpx.Response:
-    return httpx.get(
-        f"{server.url}{API}/getprogress", params={"user_token": token, "job_id": job_id}, timeout=30
-    )
+def progress(server: Api, token: str, job_id: str) -> httpx.Response:
+    return server.client.get(f"{API}/getprogress", params={"user_token": token, "job_id": job_id})
 
 
-def wait_done(server: LiveServer, token: str, job_id: str) -> httpx.Response:
+def wait_done(server: Api, token: str, job_id: str) -> httpx.Response:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         response = progress(server, token, job_id)
@@ -72,17 +72,17 @@ def wait_done(server: LiveServer, token: str, job_id: str) -> httpx.Response:
 
 
 @pytest.fixture(scope="module")
-def account(shared_server: LiveServer) -> Account:
-    acc = shared_server.account()
-    shared_server.load(acc.app_id, rows())
+def account(shared_service: Service) -> Account:
+    acc = shared_service.account()
+    shared_service.load(acc.app_id, rows())
     return acc
 
 
 def test_complete_job_answers_201_with_an_absolute_url_that_downloads(
-    shared_server: LiveServer, account: Account
+    shared_service: Service, account: Account
 ) -> None:
-    job = submit(shared_server, account)
-    answer = wait_done(shared_server, account.token, job)
+    job = submit(shared_service, account)
+    answer = wait_done(shared_service, account.token, job)
     assert answer.status_code == 201
     data = answer.json()
     assert data["status_code"] == 201
@@ -90,11 +90,11 @@ def test_complete_job_answers_201_with_an_absolute_url_that_downloads(
     assert data["data"]["status"] == "complete" and data["data"]["percent_complete"] == 100
     assert result["msg"] == "Report file is ready" and result["format"] == "csv"
     assert result["url"] == (
-        f"{shared_server.url}{API}/download/?job_id={job}&user_token={account.token}"
+        f"http://testserver{API}/download/?job_id={job}&user_token={account.token}"
     )
     assert result["ttl"] == 86400
     assert abs(result["expire"] - (time.time() + 86400)) < 120
-    report = httpx.get(result["url"], timeout=30)
+    report = shared_service.client.get(result["url"])
     assert report.status_code == 200
     assert report.headers["content-type"] == "application/zip"
     assert f'filename="{job}.zip"' in report.headers["content-disposition"]
@@ -104,26 +104,26 @@ def test_complete_job_answers_201_with_an_absolute_url_that_downloads(
 
 
 def test_getprogress_by_get_json_post_and_form_post(
-    shared_server: LiveServer, account: Account
+    shared_service: Service, account: Account
 ) -> None:
-    job = submit(shared_server, account)
-    wait_done(shared_server, account.token, job)
-    url = f"{shared_server.url}{API}/getprogress"
+    job = submit(shared_service, account)
+    wait_done(shared_service, account.token, job)
+    url = f"{API}/getprogress"
     fields = {"user_token": account.token, "job_id": job}
     answers = [
-        httpx.get(url, params=fields),
-        httpx.post(url, json=fields),
-        httpx.post(url, content=__import__("json").dumps(fields)),
-        httpx.post(url, data=fields),
+        shared_service.client.get(url, params=fields),
+        shared_service.client.post(url, json=fields),
+        shared_service.client.post(url, content=json.dumps(fields)),
+        shared_service.client.post(url, data=fields),
     ]
     assert [a.status_code for a in answers] == [201] * 4
 
 
 def test_empty_result_is_complete_with_200_and_only_the_message(
-    shared_server: LiveServer, account: Account
+    shared_service: Service, account: Account
 ) -> None:
-    job = submit(shared_server, account, start_date=NOW - 7200, end_date=NOW - 3600)
-    answer = wait_done(shared_server, account.token, job)
+    job = submit(shared_service, account, start_date=NOW - 7200, end_date=NOW - 3600)
+    answer = wait_done(shared_service, account.token, job)
     assert answer.status_code == 200
     assert answer.json() == {
         "status_code": 200,
@@ -139,78 +139,76 @@ def test_empty_result_is_complete_with_200_and_only_the_message(
 
 
 def test_unknown_job_or_another_users_job_is_code_22(
-    shared_server: LiveServer, account: Account
+    shared_service: Service, account: Account
 ) -> None:
-    job = submit(shared_server, account)
-    other = shared_server.account()
+    job = submit(shared_service, account)
+    other = shared_service.account()
     for token, job_id in ((account.token, "no-such-job"), (other.token, job)):
-        answer = progress(shared_server, token, job_id)
+        answer = progress(shared_service, token, job_id)
         assert answer.status_code == 400
         assert answer.json()["errors"][0]["code"] == 22
 
 
-def test_missing_job_id_is_code_4(shared_server: LiveServer, account: Account) -> None:
-    answer = httpx.get(
-        f"{shared_server.url}{API}/getprogress", params={"user_token": account.token}
-    )
+def test_missing_job_id_is_code_4(shared_service: Service, account: Account) -> None:
+    answer = shared_service.client.get(f"{API}/getprogress", params={"user_token": account.token})
     assert answer.json()["errors"] == [{"code": 4, "msg": "Field not found: job_id"}]
 
 
 def test_download_resumes_with_range_and_head_answers_headers(
-    shared_server: LiveServer, account: Account
+    shared_service: Service, account: Account
 ) -> None:
-    job = submit(shared_server, account)
-    url = wait_done(shared_server, account.token, job).json()["data"]["result"]["url"]
-    whole = httpx.get(url).content
-    head = httpx.head(url)
+    job = submit(shared_service, account)
+    url = wait_done(shared_service, account.token, job).json()["data"]["result"]["url"]
+    whole = shared_service.client.get(url).content
+    head = shared_service.client.head(url)
     assert head.status_code == 200 and int(head.headers["content-length"]) == len(whole)
     assert head.content == b""
-    tail = httpx.get(url, headers={"Range": "bytes=10-"})
+    tail = shared_service.client.get(url, headers={"Range": "bytes=10-"})
     assert tail.status_code == 206
     assert tail.content == whole[10:]
 
 
-def test_download_errors_in_order(shared_server: LiveServer, account: Account) -> None:
-    job = submit(shared_server, account)
-    wait_done(shared_server, account.token, job)
-    url = f"{shared_server.url}{API}/download/"
+def test_download_errors_in_order(shared_service: Service, account: Account) -> None:
+    job = submit(shared_service, account)
+    wait_done(shared_service, account.token, job)
+    url = f"{API}/download/"
 
     def code(**params: str) -> int:
-        answer = httpx.get(url, params=params)
+        answer = shared_service.client.get(url, params=params)
         assert answer.json()["status_code"] == answer.status_code
         result: int = answer.json()["errors"][0]["code"]
         return result
 
-    other = shared_server.account()
+    other = shared_service.account()
     assert code(job_id=job) == 12
     assert code(job_id=job, user_token="wrong") == 11
     assert code(job_id="nope", user_token=account.token) == 22
     assert code(job_id=job, user_token=other.token) == 14
 
 
-def test_download_without_trailing_slash(shared_server: LiveServer, account: Account) -> None:
-    job = submit(shared_server, account)
-    wait_done(shared_server, account.token, job)
-    answer = httpx.get(
-        f"{shared_server.url}{API}/download", params={"job_id": job, "user_token": account.token}
+def test_download_without_trailing_slash(shared_service: Service, account: Account) -> None:
+    job = submit(shared_service, account)
+    wait_done(shared_service, account.token, job)
+    answer = shared_service.client.get(
+        f"{API}/download", params={"job_id": job, "user_token": account.token}
     )
     assert answer.status_code == 200
     assert zipfile.ZipFile(io.BytesIO(answer.content)).testzip() is None
 
 
-def test_revoked_app_denies_the_download(shared_server: LiveServer) -> None:
-    acc = shared_server.account()
-    shared_server.load(acc.app_id, rows())
-    job = submit(shared_server, acc)
-    url = wait_done(shared_server, acc.token, job).json()["data"]["result"]["url"]
-    shared_server.cli("app", "revoke", acc.user_id, acc.app_id)
-    answer = httpx.get(url)
+def test_revoked_app_denies_the_download(shared_service: Service) -> None:
+    acc = shared_service.account()
+    shared_service.load(acc.app_id, rows())
+    job = submit(shared_service, acc)
+    url = wait_done(shared_service, acc.token, job).json()["data"]["result"]["url"]
+    shared_service.cli("app", "revoke", acc.user_id, acc.app_id)
+    answer = shared_service.client.get(url)
     assert (answer.status_code, answer.json()["errors"][0]["code"]) == (403, 14)
 
 
-def test_token_reset_stops_the_old_token_at_once(shared_server: LiveServer) -> None:
-    acc = shared_server.account()
-    new = shared_server.cli("token", "reset", acc.user_id)["user_token"]
-    old = progress(shared_server, acc.token, "x")
+def test_token_reset_stops_the_old_token_at_once(shared_service: Service) -> None:
+    acc = shared_service.account()
+    new = shared_service.cli("token", "reset", acc.user_id)["user_token"]
+    old = progress(shared_service, acc.token, "x")
     assert (old.status_code, old.json()["errors"][0]["code"]) == (401, 11)
-    assert progress(shared_server, new, "x").json()["errors"][0]["code"] == 22
+    assert progress(shared_service, new, "x").json()["errors"][0]["code"] == 22

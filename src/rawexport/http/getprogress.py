@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from rawexport.domain.errors import ApiError
+from rawexport.domain.errors import ApiError, Code
 from rawexport.domain.states import JobStatus
-from rawexport.domain.validation import json_type
+from rawexport.domain.validation import json_type, storable
 from rawexport.http.envelope import ok
 from rawexport.http.params import Params, authenticate, read_params
 from rawexport.http.state import AppState, app_state
@@ -35,9 +35,14 @@ async def getprogress(request: Request) -> JSONResponse:
 def job_id_of(params: Params) -> str:
     job_id = params.get("job_id")
     if job_id is None:
-        raise ApiError(4, {"field": "job_id"})
+        raise ApiError(Code.FIELD_NOT_FOUND, {"field": "job_id"})
     if not isinstance(job_id, str):
-        raise ApiError(5, {"field": "job_id", "received": json_type(job_id), "expected": "string"})
+        raise ApiError(
+            Code.WRONG_TYPE,
+            {"field": "job_id", "received": json_type(job_id), "expected": "string"},
+        )
+    if not storable(job_id):
+        raise ApiError(Code.JOB_NOT_FOUND)
     return job_id
 
 
@@ -47,13 +52,13 @@ def _progress(state: AppState, params: Params, base_url: str) -> JSONResponse:
     job = rt.jobs.get(job_id_of(params))
     now = time.time()
     if job is None or job.user_id != user.id or _expired(job, now):
-        raise ApiError(22)
+        raise ApiError(Code.JOB_NOT_FOUND)
     if job.status is JobStatus.PENDING:
         return ok(202, {"status": "pending", "percent_complete": 0})
     if job.status is JobStatus.RUNNING:
         return ok(200, {"status": "running", "percent_complete": job.percent})
     if job.status is JobStatus.FAILED:
-        raise ApiError(1, detail=f"The export job failed: {job.error}")
+        raise ApiError(Code.UNKNOWN, detail=f"The export job failed: {job.error}")
     if job.empty:
         return ok(
             200, {"status": "complete", "percent_complete": 100, "result": {"msg": EMPTY_MESSAGE}}
