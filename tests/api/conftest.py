@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,8 +56,10 @@ class OverHttp:
     client: httpx.Client
 
     @classmethod
-    def of(cls, server: LiveServer) -> OverHttp:
-        return cls(httpx.Client(base_url=server.url, timeout=60))
+    @contextmanager
+    def of(cls, server: LiveServer) -> Iterator[OverHttp]:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            yield cls(client)
 
 
 class PortalTransport(httpx.BaseTransport):

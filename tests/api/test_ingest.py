@@ -111,6 +111,5 @@ def test_load_without_a_server_opens_the_store_itself(
     assert failed.returncode == 1
     assert "bad.jsonl:1:" in failed.stderr and "Traceback" not in failed.stderr
     server.start()
-    live = OverHttp.of(server)
-    job = submit(live, acc)
-    assert wait_done(live, acc.token, job).status_code == 201
+    with OverHttp.of(server) as live:
+        assert wait_done(live, acc.token, submit(live, acc)).status_code == 201

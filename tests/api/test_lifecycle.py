@@ -42,8 +42,8 @@ def test_pending_and_interrupted_jobs_run_after_a_restart(
     server = start_server(RAWEXPORT_WORKERS="0", RAWEXPORT_MIN_JOB_INTERVAL_S="0")
     acc = server.account()
     server.load(acc.app_id, rows())
-    live = OverHttp.of(server)
-    pending, interrupted = submit(live, acc), submit(live, acc)
+    with OverHttp.of(server) as live:
+        pending, interrupted = submit(live, acc), submit(live, acc)
     server.stop()
     with sqlite3.connect(server.data_dir / "meta.sqlite3") as db:
         # what a process killed in the middle of the export leaves behind
@@ -54,9 +54,9 @@ def test_pending_and_interrupted_jobs_run_after_a_restart(
         )
     server.env["RAWEXPORT_WORKERS"] = "2"
     server.start()
-    live = OverHttp.of(server)
-    for job in (pending, interrupted):
-        assert wait_done(live, acc.token, job).status_code == 201
+    with OverHttp.of(server) as live:
+        for job in (pending, interrupted):
+            assert wait_done(live, acc.token, job).status_code == 201
     listed = server.cli("job", "list")["jobs"]
     assert [j["id"] for j in listed] == [interrupted, pending]  # newest first
     for j in listed:

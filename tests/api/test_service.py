@@ -10,7 +10,8 @@ API = "/api/v1/rawexport"
 
 
 def test_healthz(shared_service: Service) -> None:
-    assert shared_service.client.get("/healthz").json() == {"status": "ok"}
+    answer = shared_service.client.get("/healthz")
+    assert answer.json() == {"status_code": 200, "data": {"status": "ok"}}
 
 
 def test_openapi_lists_the_endpoints_and_docs_need_no_internet(shared_service: Service) -> None:

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from rawexport import __version__
 from rawexport.domain.errors import ApiError, Code
 from rawexport.http.download import download
-from rawexport.http.envelope import error_response
+from rawexport.http.envelope import error_response, ok
 from rawexport.http.getprogress import getprogress
 from rawexport.http.ingest import ingest_events, ingest_users
 from rawexport.http.setjob import setjob
@@ -139,8 +139,8 @@ def create_app(
     return app
 
 
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Response:
+    return ok(200, {"status": "ok"})
 
 
 async def _api_error(_: Request, exc: Exception) -> Response:

@@ -37,6 +37,8 @@ MAX_DEPTH = 32
 """Nesting a body may have: a `setjob` body needs 7; deeper is refused before any code walks it."""
 
 _BOM = b"\xef\xbb\xbf"
+_JSON_STARTS = (b"{", b"[")
+"""A body opening like this was meant as JSON: if it is not, that is code 3, not a form."""
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,11 @@ class Params:
     query: dict[str, str]
     body: dict[str, Any]
     raw_body: bytes
-    json_error: str | None
-    """Why the body is not a JSON object ("" for no particular reason); None when it is one."""
+    not_an_object: bool
+    """The body is JSON, but not an object (setjob answers code 3)."""
 
     def get(self, name: str) -> Any:
         return self.body.get(name, self.query.get(name))
-
-    def malformed(self) -> ApiError:
-        """Code 3, with the reason when there is one."""
-        return ApiError(Code.MALFORMED_JSON, detail=self.json_error or None)
 
     def token(self) -> str:
         """The user token from the query or the body; both given and different is code 11."""
@@ -97,22 +95,24 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 
 async def read_params(request: Request, limit: int, *, form_fallback: bool) -> Params:
+    """Code 3 for a body that is meant as JSON and is not; with `form_fallback`, a body that
+    does not open like JSON is read as a form."""
     raw = await _read_body(request, limit)
     body: dict[str, Any] = {}
-    json_error: str | None = None
+    not_an_object = False
     if raw.strip():
         try:
             parsed = parse_json(raw)
         except MalformedJson as exc:
-            json_error = str(exc)
-            if form_fallback:
-                body = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+            if not form_fallback or raw.lstrip()[:1] in _JSON_STARTS:
+                raise ApiError(Code.MALFORMED_JSON, detail=str(exc)) from None
+            body = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         else:
             if isinstance(parsed, dict):
                 body = parsed
             else:
-                json_error = ""
-    return Params(dict(request.query_params), body, raw, json_error)
+                not_an_object = True
+    return Params(dict(request.query_params), body, raw, not_an_object)
 
 
 class BodyTooLarge(Exception):

@@ -23,8 +23,8 @@ async def setjob(request: Request) -> JSONResponse:
     params = await read_params(request, state.runtime.settings.max_body_bytes, form_fallback=False)
     if not params.raw_body.strip():
         raise ApiError(Code.EMPTY_BODY)
-    if params.json_error is not None:
-        raise params.malformed()
+    if params.not_an_object:
+        raise ApiError(Code.MALFORMED_JSON)
     job_id = await run_in_threadpool(_assign, state, params)
     state.notify_workers()
     return ok(200, job_id)
