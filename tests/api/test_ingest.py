@@ -113,3 +113,20 @@ def test_load_without_a_server_opens_the_store_itself(
     server.start()
     with OverHttp.of(server) as live:
         assert wait_done(live, acc.token, submit(live, acc)).status_code == 201
+
+
+def test_times_in_seconds_are_refused_saying_so(shared_service: Service) -> None:
+    acc = shared_service.account()
+    created = shared_service.cli("app", "create", "--space", acc.space_id, "seconds")
+    in_seconds = {"event": "tr", "devtodev ID": 1, "time": 1796000001, "step": 1}
+    answer = post(
+        shared_service,
+        created["app_id"],
+        created["ingest_key"],
+        LINES + json.dumps(in_seconds).encode(),
+    )
+    assert answer.status_code == 400
+    (error,) = answer.json()["errors"]
+    assert error["code"] == 5
+    assert error["msg"].startswith("upload.jsonl:4: 'time' is 1796000001, UNIX seconds")
+    assert "UNIX milliseconds expected" in error["msg"]
