@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import uvicorn
 from rawexport.cli.common import operator_command, runtime_for
 from rawexport.cli.serverfile import read_server_info, remove_server_info, write_server_info
 from rawexport.export.engine import run_export
-from rawexport.http.access_log import RedactSecrets
+from rawexport.http import access_log
 from rawexport.http.app import create_app
 from rawexport.runtime import Runtime
 from rawexport.settings import SETTINGS
@@ -65,7 +64,7 @@ def run_server(rt: Runtime, host: str, port: int) -> None:
         rt, admin_key=info.admin_key, start_workers=start_workers, notify_workers=pool.notify
     )
     config = uvicorn.Config(app, host=host, port=port, log_level="info")
-    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
+    access_log.install()
     try:
         uvicorn.Server(config).run()
     finally:
