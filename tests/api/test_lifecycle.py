@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sqlite3
 import zipfile
 from collections.abc import Callable
@@ -101,3 +102,30 @@ def test_simultaneous_jobs_of_two_apps_export_only_their_own_rows(
         with zipfile.ZipFile(io.BytesIO(server.client.get(url).content)) as report:
             ids = {line.split(b",")[0] for line in report.read("tr.csv").splitlines()[1:]}
         assert ids == {b"1" if acc is first else b"2"}
+
+
+def test_the_data_directory_is_private_whatever_the_umask(
+    start_server: Callable[..., LiveServer],
+) -> None:
+    laxer = os.umask(0o022)  # inherited by the server and the commands below
+    try:
+        server = start_server()
+        server.data_dir.chmod(0o755)  # made before, under a lax umask
+        acc = server.account()
+        server.load(acc.app_id, rows())  # posted to the server
+        with OverHttp.of(server) as live:
+            assert wait_done(live, acc.token, submit(live, acc)).status_code == 201
+        server.stop()
+        server.load(acc.app_id, rows())  # `rawexport load` opening the store itself
+    finally:
+        os.umask(laxer)
+    written_by_the_test = {server.log, *server.data_dir.glob("load-*.jsonl")}
+    loose = {
+        str(path.relative_to(server.data_dir)): oct(path.lstat().st_mode & 0o777)
+        for path in [server.data_dir, *server.data_dir.rglob("*")]
+        if path not in written_by_the_test
+        and not path.is_symlink()  # chDB's table links: a link's own mode means nothing
+        and path.lstat().st_mode & 0o077
+    }
+    assert loose == {}
+    assert (server.data_dir / "reports").stat().st_mode & 0o777 == 0o700
