@@ -56,11 +56,14 @@ _LOGGERS = ("uvicorn.access", "uvicorn.error", "uvicorn", "rawexport.http", "")
 
 
 def install(loggers: Iterable[str] = _LOGGERS) -> None:
-    """Redact in the server's loggers and on each of their handlers (once logging is
-    configured): a logger's filter misses the records its children propagate to its handlers."""
+    """Redact on each handler of the server's loggers (once logging is configured), and on
+    those loggers that have none: a logger's own filter misses the records its children
+    propagate to its handlers, and one filter a record is enough."""
     redaction = RedactSecrets()
-    handlers = [h for name in loggers for h in logging.getLogger(name).handlers]
+    targets: list[logging.Filterer] = []
+    for logger in map(logging.getLogger, loggers):
+        targets.extend(logger.handlers or [logger])
     if logging.lastResort is not None:
-        handlers.append(logging.lastResort)
-    for target in [*map(logging.getLogger, loggers), *handlers]:
+        targets.append(logging.lastResort)
+    for target in targets:
         target.addFilter(redaction)

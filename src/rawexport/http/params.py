@@ -27,6 +27,7 @@ __all__ = [
     "BodyTooLarge",
     "MalformedJson",
     "Params",
+    "admitted",
     "authenticate",
     "limited_stream",
     "parse_json",
@@ -143,7 +144,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
 def authenticate(accounts: Accounts, params: Params) -> User:
     """Codes 12, 11, 15, 16 in the order of contract §2."""
     token = params.token()
-    user = accounts.user_by_token(token)
+    return admitted(accounts.user_by_token(token), token)
+
+
+def admitted(user: User | None, token: str) -> User:
+    """Codes 11, 15, 16 for the user `token` found (None: nobody)."""
     if user is None:
         raise ApiError(Code.WRONG_TOKEN, {"token": token})
     if not user.api_access:
