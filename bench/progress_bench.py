@@ -9,8 +9,9 @@ apache2-utils) sends the requests, one target at a time and in rounds, so that t
 not compete and a busy moment of the machine hits every target: requests per second, p50 and
 p99 (ms), the rate's ratio to the bare endpoint of the same round, and the server's CPU time a
 request (which hardly depends on what else runs). Then getprogress while an export of `--rows`
-rows runs on the rawexport server (three such jobs queued, so that one still runs at the end; the
-CPU column then counts the export too), and the bare endpoint right after.
+rows runs on the rawexport server: the bare endpoint, then getprogress, half the requests each,
+while four such jobs queued for two workers run (one must still run at the end to count; the
+CPU column of getprogress then counts the export too).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ __all__ = ["Rate", "ab"]
 
 DAY_MS = 86_400_000
 ROUNDS = 2
-EXPORTS = 3
-"""Exports queued together for the measurement while they run (two workers take them)."""
+EXPORTS = 4
+"""Exports queued together for the measurements while they run (two workers take them)."""
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,9 @@ def main() -> None:
                 for _ in range(ROUNDS)
             ]
             exports = [server.submit(token, app, start, end, ["gs"]) for _ in range(EXPORTS)]
-            during = ab(progress_url, n, c, server.pid)
+            bare_during = ab(bare.url, n // 2, c, bare.pid)
+            during = ab(progress_url, n // 2, c, server.pid)
             still_running = any(server.status(token, job) != "complete" for job in exports)
-            bare_during = ab(bare.url, n, c, bare.pid)
             for job in exports:
                 server.wait_complete(token, job)
     print(f"ab -k -c {c} -n {n}; each server in its own process on loopback")
@@ -184,8 +185,8 @@ def main() -> None:
     for number, measured in enumerate(rounds, 1):
         for name, rate in measured.items():
             print(rate.row(f"{name} #{number}", measured["bare FastAPI endpoint"]))
-    print(during.row("getprogress while an export runs", bare_during))
-    print(bare_during.row("bare, right after", bare_during))
+    print(bare_during.row("bare, while exports run", bare_during))
+    print(during.row("getprogress, while exports run", bare_during))
     if not still_running:
         print(f"(the exports of {args.rows:,} rows ended before the load did: raise --rows)")
 

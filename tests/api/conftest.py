@@ -18,9 +18,8 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import start_blocking_portal
 from click.testing import CliRunner
-from starlette.types import ASGIApp
 
 from rawexport.cli.main import cli
 from rawexport.export.engine import run_export
@@ -29,6 +28,7 @@ from rawexport.runtime import Runtime
 from rawexport.settings import Settings
 from rawexport.store import EventStore, load_file
 from rawexport.workers.pool import WorkerPool
+from tests.api.portal import PortalTransport
 from tests.conftest import Account, LiveServer
 
 __all__ = ["LENIENT", "Api", "OverHttp", "Service", "shared_service", "start_service"]
@@ -60,28 +60,6 @@ class OverHttp:
     def of(cls, server: LiveServer) -> Iterator[OverHttp]:
         with httpx.Client(base_url=server.url, timeout=60) as client:
             yield cls(client)
-
-
-class PortalTransport(httpx.BaseTransport):
-    """A synchronous transport that hands each request to `httpx.ASGITransport` on the portal's
-    loop; an unexpected failure comes back as the app's 500, as a client would see it."""
-
-    def __init__(self, portal: BlockingPortal, app: ASGIApp) -> None:
-        self._portal = portal
-        self._asgi = httpx.ASGITransport(app, raise_app_exceptions=False)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        forwarded = httpx.Request(
-            request.method, request.url, headers=request.headers, content=body
-        )
-
-        async def send() -> httpx.Response:
-            response = await self._asgi.handle_async_request(forwarded)
-            content = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers, content=content)
-
-        return self._portal.call(send)
 
 
 @dataclass
