@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import time
 import zipfile
+from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -212,3 +215,43 @@ def test_token_reset_stops_the_old_token_at_once(shared_service: Service) -> Non
     old = progress(shared_service, acc.token, "x")
     assert (old.status_code, old.json()["errors"][0]["code"]) == (401, 11)
     assert progress(shared_service, new, "x").json()["errors"][0]["code"] == 22
+
+
+def test_getprogress_answers_alike_on_sqlite_and_postgresql(
+    metadata_url: str, start_service: Callable[..., Service]
+) -> None:
+    service = start_service(database_url=metadata_url, min_job_interval_s=0)
+    acc, other = service.account(), service.account()
+    service.load(acc.app_id, rows())
+    job = submit(service, acc)
+    assert progress(service, acc.token, job).status_code in (200, 201, 202)
+    done = wait_done(service, acc.token, job)
+    assert (done.status_code, done.json()["data"]["result"]["format"]) == (201, "csv")
+    codes = {
+        "wrong token": progress(service, "wrong", job),
+        "another user's job": progress(service, other.token, job),
+        "no such job": progress(service, acc.token, "nope"),
+    }
+    assert {name: a.json()["errors"][0]["code"] for name, a in codes.items()} == {
+        "wrong token": 11,
+        "another user's job": 22,
+        "no such job": 22,
+    }
+    service.cli("user", "set", acc.user_id, "--no-raw-export")
+    assert progress(service, acc.token, job).json()["errors"][0]["code"] == 16
+
+
+def test_getprogress_does_not_wait_for_the_sqlite_write_lock(
+    start_service: Callable[..., Service],
+) -> None:
+    service = start_service(workers=0)
+    acc = service.account()
+    job = submit(service, acc)
+    with closing(
+        sqlite3.connect(service.data_dir / "meta.sqlite3", isolation_level=None)
+    ) as writer:
+        writer.execute("BEGIN IMMEDIATE")  # what a heartbeat or a setjob holds for a moment
+        started = time.monotonic()
+        assert progress(service, acc.token, job).status_code == 202
+        writer.execute("ROLLBACK")
+    assert time.monotonic() - started < 1  # the busy timeout is 30 s
