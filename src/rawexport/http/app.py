@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from rawexport import __version__
 from rawexport.domain.errors import ApiError, Code
@@ -154,8 +155,14 @@ async def _routing_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = f"{request.method} {request.url.path}: {exc.detail}."
     response = error_response(ApiError(Code.UNKNOWN, detail=detail, http_status=exc.status_code))
-    response.headers.update(exc.headers or {})  # `Allow` of a 405
+    if exc.status_code == 405:  # each method is a route of its own: Allow names them all
+        response.headers["Allow"] = ", ".join(_methods_of(request.app, request.url.path))
     return response
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    routes = [r for r in app.routes if isinstance(r, Route) and r.path_regex.fullmatch(path)]
+    return sorted({method for r in routes for method in r.methods or ()})
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
