@@ -130,3 +130,11 @@ def test_times_in_seconds_are_refused_saying_so(shared_service: Service) -> None
     assert error["code"] == 5
     assert error["msg"].startswith("upload.jsonl:4: 'time' is 1796000001, UNIX seconds")
     assert "UNIX milliseconds expected" in error["msg"]
+
+
+def test_an_app_id_with_a_nul_is_unauthorised(
+    metadata_url: str, start_service: Callable[..., Service]
+) -> None:
+    service = start_service(database_url=metadata_url)
+    answer = post(service, "app\x00", "admin", LINES)  # the admin key: the app is looked up
+    assert (answer.status_code, answer.json()["errors"][0]["code"]) == (401, 11)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from rawexport.domain.errors import ApiError, Code
+from rawexport.domain.validation import storable
 from rawexport.http.params import BodyTooLarge, limited_stream
 from rawexport.http.state import AppState, app_state
 from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
@@ -92,7 +93,7 @@ async def _receive(request: Request, path: Path, limit: int) -> None:
 
 
 def _authorised(state: AppState, app_id: str, key: str | None) -> bool:
-    if not key:
+    if not key or not storable(app_id):
         return False
     if hmac.compare_digest(key.encode(), state.admin_key.encode()):
         return state.runtime.accounts.app(app_id) is not None
