@@ -135,6 +135,10 @@ class BenchServer:
         self, token: str, app_id: str, start: int, end: int, events: list[str]
     ) -> tuple[str, str]:
         """setjob, then getprogress until complete; the job's id and its report's URL."""
+        job = self.submit(token, app_id, start, end, events)
+        return job, self.wait_complete(token, job)
+
+    def submit(self, token: str, app_id: str, start: int, end: int, events: list[str]) -> str:
         body = {
             "user_token": token,
             "app_id": app_id,
@@ -142,11 +146,17 @@ class BenchServer:
             "end_date": end,
             "events": events,
         }
-        job = str(self._api("setjob", body))
+        return str(self._api("setjob", body))
+
+    def status(self, token: str, job: str) -> str:
+        return str(self._api("getprogress", {"user_token": token, "job_id": job})["status"])
+
+    def wait_complete(self, token: str, job: str) -> str:
+        """getprogress until the job is complete; its report's URL."""
         while True:
             progress = self._api("getprogress", {"user_token": token, "job_id": job})
             if progress["status"] == "complete":
-                return job, str(progress["result"]["url"])
+                return str(progress["result"]["url"])
             time.sleep(_PROGRESS_POLL_S)
 
     def download(self, url: str, target: Path) -> int:

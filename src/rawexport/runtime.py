@@ -26,6 +26,15 @@ class Runtime:
 
     settings: Settings
     _store: EventStore | None = field(default=None, init=False, repr=False)
+    _owns_store: bool = field(default=True, init=False, repr=False)
+
+    @classmethod
+    def on_store(cls, settings: Settings, store: EventStore) -> Runtime:
+        """A runtime on an event store opened elsewhere, which `close` leaves open: chDB opens
+        one data directory per process, so the in-process API tests share one."""
+        runtime = cls(settings)
+        runtime._store, runtime._owns_store = store, False
+        return runtime
 
     @property
     def shares_metadata(self) -> bool:
@@ -69,8 +78,8 @@ class Runtime:
         return self._store
 
     def close(self) -> None:
-        if self._store is not None:
+        if self._store is not None and self._owns_store:
             self._store.close()
-            self._store = None
+        self._store = None
         if "engine" in self.__dict__:
             self.engine.dispose()

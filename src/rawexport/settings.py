@@ -76,6 +76,7 @@ SETTINGS: tuple[Setting, ...] = (
         "(PostgreSQL wakes workers of every process at once).",
     ),
     Setting("sweep_interval_s", 60, "Seconds between sweeps that delete expired reports."),
+    Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
 )
@@ -101,6 +102,7 @@ class Settings:
     max_attempts: int = 3
     poll_s: int = 1
     sweep_interval_s: int = 60
+    max_events: int = 100
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
 

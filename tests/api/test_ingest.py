@@ -1,4 +1,4 @@
-"""Loading through a running server: POST /api/v1/events with an app's ingest key, and
+"""Loading through the API: POST /api/v1/events with an app's ingest key, and
 `rawexport load` whether or not a server owns the data directory."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.api.test_progress_download import NOW, submit, wait_done
+from tests.api.conftest import Api, OverHttp, Service
+from tests.api.jobs import NOW, submit, wait_done
 from tests.conftest import RAWEXPORT, Account, LiveServer
 
 NOW_MS = NOW * 1000  # the jobs export [NOW - 1 h, NOW)
@@ -19,20 +20,17 @@ LINES = b"".join(
 )
 
 
-def post(server: LiveServer, app_id: str, key: str, body: bytes, **params: str) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/api/v1/events",
+def post(server: Api, app_id: str, key: str, body: bytes, **params: str) -> httpx.Response:
+    return server.client.post(
+        "/api/v1/events",
         params={"app_id": app_id, **params},
         headers={"X-Ingest-Key": key},
         content=body,
-        timeout=60,
     )
 
 
-def test_events_posted_with_the_ingest_key_are_exported(
-    start_server: Callable[..., LiveServer],
-) -> None:
-    server = start_server()
+def test_events_posted_with_the_ingest_key_are_exported(shared_service: Service) -> None:
+    server = shared_service
     acc = server.account()
     key = server.cli("app", "create", "--space", acc.space_id, "other")["ingest_key"]
     assert post(server, acc.app_id, key, LINES).status_code == 401  # another app's key
@@ -46,8 +44,8 @@ def test_events_posted_with_the_ingest_key_are_exported(
     assert wait_done(server, own, job).status_code == 201
 
 
-def test_a_bad_line_is_named_and_nothing_is_stored(start_server: Callable[..., LiveServer]) -> None:
-    server = start_server()
+def test_a_bad_line_is_named_and_nothing_is_stored(shared_service: Service) -> None:
+    server = shared_service
     acc = server.account()
     bad = LINES + b'{"event": "tr", "devtodev ID": "seven", "time": 1}\n'
     answer = post(server, acc.app_id, server.cli("token", "reset", acc.user_id)["user_token"], bad)
@@ -63,10 +61,8 @@ def test_a_bad_line_is_named_and_nothing_is_stored(start_server: Callable[..., L
     assert wait_done(server, fresh, job).status_code == 200  # empty: nothing was stored
 
 
-def test_an_upload_of_many_blocks_arrives_whole_and_leaves_no_file(
-    start_server: Callable[..., LiveServer],
-) -> None:
-    server = start_server()
+def test_an_upload_of_many_blocks_arrives_whole_and_leaves_no_file(shared_service: Service) -> None:
+    server = shared_service
     acc = server.account()
     created = server.cli("app", "create", "--space", acc.space_id, "big")
     count = 40_000  # about 3 MB: several of the blocks an upload is written in
@@ -81,15 +77,17 @@ def test_an_upload_of_many_blocks_arrives_whole_and_leaves_no_file(
     assert list((server.data_dir / "tmp").iterdir()) == []
 
 
-def test_csv_upload_and_size_limit(start_server: Callable[..., LiveServer]) -> None:
-    server = start_server(RAWEXPORT_MAX_INGEST_BYTES="200")
+def test_csv_upload_and_size_limit(start_service: Callable[..., Service]) -> None:
+    server = start_service(max_ingest_bytes=200)
     acc = server.account()
     created = server.cli("app", "create", "--space", acc.space_id, "csv")
     csv = f"event,devtodev ID,time,step\ntr,1,{NOW_MS - 5},3\n".encode()
     ok = post(server, created["app_id"], created["ingest_key"], csv, format="csv")
     assert ok.json()["data"]["total"] == 1
     big = post(server, created["app_id"], created["ingest_key"], LINES * 5)
-    assert big.status_code == 413 and "200 bytes" in big.json()["errors"][0]["msg"]
+    assert big.status_code == 400 and big.json()["status_code"] == 400
+    (error,) = big.json()["errors"]
+    assert error["code"] == 3 and "200 bytes" in error["msg"]
 
 
 def test_load_without_a_server_opens_the_store_itself(
@@ -113,5 +111,30 @@ def test_load_without_a_server_opens_the_store_itself(
     assert failed.returncode == 1
     assert "bad.jsonl:1:" in failed.stderr and "Traceback" not in failed.stderr
     server.start()
-    job = submit(server, acc)
-    assert wait_done(server, acc.token, job).status_code == 201
+    with OverHttp.of(server) as live:
+        assert wait_done(live, acc.token, submit(live, acc)).status_code == 201
+
+
+def test_times_in_seconds_are_refused_saying_so(shared_service: Service) -> None:
+    acc = shared_service.account()
+    created = shared_service.cli("app", "create", "--space", acc.space_id, "seconds")
+    in_seconds = {"event": "tr", "devtodev ID": 1, "time": 1796000001, "step": 1}
+    answer = post(
+        shared_service,
+        created["app_id"],
+        created["ingest_key"],
+        LINES + json.dumps(in_seconds).encode(),
+    )
+    assert answer.status_code == 400
+    (error,) = answer.json()["errors"]
+    assert error["code"] == 5
+    assert error["msg"].startswith("upload.jsonl:4: 'time' is 1796000001, UNIX seconds")
+    assert "UNIX milliseconds expected" in error["msg"]
+
+
+def test_an_app_id_with_a_nul_is_unauthorised(
+    metadata_url: str, start_service: Callable[..., Service]
+) -> None:
+    service = start_service(database_url=metadata_url)
+    answer = post(service, "app\x00", "admin", LINES)  # the admin key: the app is looked up
+    assert (answer.status_code, answer.json()["errors"][0]["code"]) == (401, 11)

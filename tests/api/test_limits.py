@@ -1,4 +1,4 @@
-"""The limits over real HTTP: quotas under concurrent requests, the download cap,
+"""Limits through the ASGI app: quotas under concurrent requests, the download cap,
 report expiry."""
 
 from __future__ import annotations
@@ -8,13 +8,12 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
+from tests.api.conftest import Service
+from tests.api.jobs import API, post_setjob, rows, submit, wait_done
+from tests.conftest import Account
 
-from tests.api.test_progress_download import API, post_setjob, rows, submit, wait_done
-from tests.conftest import Account, LiveServer
 
-
-def setjob_status(server: LiveServer, acc: Account) -> tuple[int, int | None, str | None]:
+def setjob_status(server: Service, acc: Account) -> tuple[int, int | None, str | None]:
     answer = post_setjob(server, acc)
     errors = answer.json().get("errors")
     return (
@@ -24,18 +23,18 @@ def setjob_status(server: LiveServer, acc: Account) -> tuple[int, int | None, st
     )
 
 
-def burst(server: LiveServer, acc: Account, n: int) -> list[tuple[int, int | None, str | None]]:
+def burst(server: Service, acc: Account, n: int) -> list[tuple[int, int | None, str | None]]:
     with ThreadPoolExecutor(n) as pool:
         return list(pool.map(lambda _: setjob_status(server, acc), range(n)))
 
 
 def test_simultaneous_requests_pass_the_frequency_check_once(
-    metadata_url: str, start_server: Callable[..., LiveServer]
+    metadata_url: str, start_service: Callable[..., Service]
 ) -> None:
-    server = start_server(
-        RAWEXPORT_MIN_JOB_INTERVAL_S="300",
-        RAWEXPORT_WORKERS="0",
-        RAWEXPORT_DATABASE_URL=metadata_url,
+    server = start_service(
+        min_job_interval_s=300,
+        workers=0,
+        database_url=metadata_url,
     )
     acc = server.account()
     answers = burst(server, acc, 16)
@@ -44,13 +43,13 @@ def test_simultaneous_requests_pass_the_frequency_check_once(
 
 
 def test_simultaneous_requests_respect_the_concurrency_limit(
-    metadata_url: str, start_server: Callable[..., LiveServer]
+    metadata_url: str, start_service: Callable[..., Service]
 ) -> None:
-    server = start_server(
-        RAWEXPORT_MIN_JOB_INTERVAL_S="0",
-        RAWEXPORT_MAX_CONCURRENT_JOBS="3",
-        RAWEXPORT_WORKERS="0",
-        RAWEXPORT_DATABASE_URL=metadata_url,
+    server = start_service(
+        min_job_interval_s=0,
+        max_concurrent_jobs=3,
+        workers=0,
+        database_url=metadata_url,
     )
     acc = server.account()
     answers = burst(server, acc, 16)
@@ -59,15 +58,15 @@ def test_simultaneous_requests_respect_the_concurrency_limit(
 
 
 def test_daily_quotas_of_user_and_space(
-    metadata_url: str, start_server: Callable[..., LiveServer]
+    metadata_url: str, start_service: Callable[..., Service]
 ) -> None:
-    server = start_server(
-        RAWEXPORT_DATABASE_URL=metadata_url,
-        RAWEXPORT_MIN_JOB_INTERVAL_S="0",
-        RAWEXPORT_JOBS_PER_DAY_USER="3",
-        RAWEXPORT_JOBS_PER_DAY_SPACE="4",
-        RAWEXPORT_WORKERS="0",
-        RAWEXPORT_MAX_CONCURRENT_JOBS="100",
+    server = start_service(
+        database_url=metadata_url,
+        min_job_interval_s=0,
+        jobs_per_day_user=3,
+        jobs_per_day_space=4,
+        workers=0,
+        max_concurrent_jobs=100,
     )
     first = server.account()
     answers = burst(server, first, 8)
@@ -81,28 +80,28 @@ def test_daily_quotas_of_user_and_space(
     assert [setjob_status(server, second)[1] for _ in range(2)] == [None, 19]
 
 
-def test_download_cap_counts_whole_downloads_only(start_server: Callable[..., LiveServer]) -> None:
-    server = start_server(RAWEXPORT_MAX_DOWNLOADS="2")
+def test_download_cap_counts_whole_downloads_only(start_service: Callable[..., Service]) -> None:
+    server = start_service(max_downloads=2)
     acc = server.account()
     server.load(acc.app_id, rows())
     url = wait_done(server, acc.token, submit(server, acc)).json()["data"]["result"]["url"]
-    first = httpx.get(url)
+    first = server.client.get(url)
     assert first.status_code == 200
     resume = {"Range": "bytes=5-", "If-Range": first.headers["etag"]}
-    assert httpx.get(url, headers=resume).status_code == 206
-    assert httpx.head(url).status_code == 200
+    assert server.client.get(url, headers=resume).status_code == 206
+    assert server.client.head(url).status_code == 200
     # A Range with an If-Range that names another file gets the whole file: a download.
-    whole = httpx.get(url, headers={**resume, "If-Range": '"another file"'})
+    whole = server.client.get(url, headers={**resume, "If-Range": '"another file"'})
     assert (whole.status_code, whole.content) == (200, first.content)
-    denied = httpx.get(url, headers={"Range": "bytes=0-"})
+    denied = server.client.get(url, headers={"Range": "bytes=0-"})
     assert denied.status_code == 403
     (error,) = denied.json()["errors"]
     assert error["code"] == 14 and "at most 2 times" in error["msg"]
-    assert httpx.get(url, headers=resume).status_code == 206  # resuming stays possible
+    assert server.client.get(url, headers=resume).status_code == 206  # resuming stays possible
 
 
-def test_expired_report_is_gone(start_server: Callable[..., LiveServer]) -> None:
-    server = start_server(RAWEXPORT_REPORT_TTL_S="1", RAWEXPORT_SWEEP_INTERVAL_S="1")
+def test_expired_report_is_gone(start_service: Callable[..., Service]) -> None:
+    server = start_service(report_ttl_s=1, sweep_interval_s=1)
     acc = server.account()
     server.load(acc.app_id, rows())
     job = submit(server, acc)
@@ -110,11 +109,11 @@ def test_expired_report_is_gone(start_server: Callable[..., LiveServer]) -> None
     assert done["ttl"] == 1
     while time.time() < done["expire"]:
         time.sleep(0.1)
-    answer = httpx.get(
-        f"{server.url}{API}/getprogress", params={"user_token": acc.token, "job_id": job}
+    answer = server.client.get(
+        f"{API}/getprogress", params={"user_token": acc.token, "job_id": job}
     )
     assert (answer.status_code, answer.json()["errors"][0]["code"]) == (400, 22)
-    gone = httpx.get(done["url"])
+    gone = server.client.get(done["url"])
     assert (gone.status_code, gone.json()["errors"][0]["code"]) == (404, 21)
     report = server.data_dir / "reports" / f"{job}.zip"
     deadline = time.monotonic() + 30

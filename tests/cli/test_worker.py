@@ -26,7 +26,8 @@ from rawexport.meta.db import connect
 from rawexport.meta.jobs import Job, JobQueue
 from rawexport.runtime import Runtime
 from rawexport.settings import Settings
-from tests.api.test_progress_download import rows, submit, wait_done
+from tests.api.conftest import OverHttp
+from tests.api.jobs import rows, submit, wait_done
 from tests.conftest import RAWEXPORT, Account, LiveServer
 
 on_postgresql = pytest.mark.parametrize("metadata_url", ["postgresql"], indirect=True)
@@ -169,8 +170,9 @@ def test_a_job_submitted_through_an_api_node_completes_on_a_worker_process(
     assert loaded.returncode == 0, loaded.stderr
     start_worker()
 
-    job_id = submit(api, acc)
-    answer = wait_done(api, acc.token, job_id)
+    with OverHttp.of(api) as over_http:
+        job_id = submit(over_http, acc)
+        answer = wait_done(over_http, acc.token, job_id)
 
     assert answer.status_code == 201, answer.text
     done = JobQueue(shared).get(job_id)

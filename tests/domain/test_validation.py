@@ -7,18 +7,19 @@ from typing import Any
 import pytest
 
 from rawexport.domain.catalog import BASIC_EVENTS
-from rawexport.domain.errors import ApiError
+from rawexport.domain.errors import ApiError, Code
 from rawexport.domain.jobspec import Condition, Filter, JobSpec
 from rawexport.domain.validation import build_spec, check_fields
 
 NOW = 1_700_000_000
 KNOWN = {"levelComplete", "shopOpened"}
+MAX_EVENTS = 100
 
 
 def spec(asked: list[set[str]] | None = None, **body: Any) -> JobSpec:
     """The JobSpec of `body`; each call of `custom_events` is appended to `asked`."""
     full = {"app_id": "a", "start_date": NOW - 3600, "end_date": NOW, **body}
-    check_fields(full)
+    check_fields(full, max_events=MAX_EVENTS)
 
     def custom_events(names: set[str]) -> set[str]:
         if asked is not None:
@@ -113,3 +114,40 @@ def test_error_codes(body: dict[str, Any], code: int) -> None:
 
 def test_format_is_checked_before_the_interval() -> None:
     assert code_of(format="xml", start_date=0) == 7
+
+
+def message_of(**body: Any) -> tuple[int, str]:
+    with pytest.raises(ApiError) as caught:
+        spec(**body)
+    return caught.value.code, caught.value.message
+
+
+def test_more_events_than_the_limit_is_code_5_saying_how_many() -> None:
+    events = [{"name": "levelComplete", "alias": f"a{k}"} for k in range(MAX_EVENTS + 1)]
+    assert message_of(events=events) == (
+        Code.WRONG_TYPE,
+        f"Field events has type {MAX_EVENTS + 1} entries but at most {MAX_EVENTS} expected",
+    )
+    assert len(spec(events=events[:MAX_EVENTS]).events) == MAX_EVENTS
+
+
+@pytest.mark.parametrize("field", ["start_date", "end_date"])
+def test_a_date_in_milliseconds_is_code_5_saying_so(field: str) -> None:
+    in_ms = (NOW - 60) * 1000
+    assert message_of(**{field: in_ms}) == (
+        Code.WRONG_TYPE,
+        f"Field {field} has type UNIX milliseconds ({in_ms}) but UNIX seconds expected",
+    )
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 10**400, 1e300])
+def test_a_date_that_is_no_number_of_seconds_is_code_5(value: float) -> None:
+    code, msg = message_of(start_date=value)
+    assert code == Code.WRONG_TYPE and msg.endswith("but UNIX seconds expected")
+
+
+@pytest.mark.parametrize("value", [10**400, float("inf"), [1, -(10**400)]])
+def test_a_filter_number_beyond_float64_is_refused(value: object) -> None:
+    events = [{"name": "levelComplete", "filters": {"difficulty": {"eq": value}}}]
+    code, msg = message_of(events=events)
+    assert code == Code.WRONG_TYPE and "a number beyond Float64" in msg

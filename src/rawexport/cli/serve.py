@@ -9,7 +9,6 @@ to the shared store directly.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from rawexport.cli.common import operator_command, runtime_for
 from rawexport.cli.options import setting_options
 from rawexport.cli.serverfile import read_server_info, remove_server_info, write_server_info
 from rawexport.export.engine import run_export
-from rawexport.http.access_log import RedactSecrets
+from rawexport.http import access_log
 from rawexport.http.app import create_app
 from rawexport.runtime import Runtime
 from rawexport.workers.pool import WorkerPool
@@ -73,7 +72,7 @@ def run_server(rt: Runtime, host: str, port: int) -> None:
         notify_workers=pool.notify if pool else lambda: None,
     )
     config = uvicorn.Config(app, host=host, port=port, log_level="info")
-    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
+    access_log.install()
     try:
         uvicorn.Server(config).run()
     finally:

@@ -6,11 +6,12 @@ Checks are split in two because setjob's order interleaves them with account che
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from rawexport.domain.catalog import BASIC_EVENTS, USERS, standard_event
-from rawexport.domain.errors import ApiError
+from rawexport.domain.errors import ApiError, Code
 from rawexport.domain.jobspec import (
     FORMATS,
     Condition,
@@ -20,13 +21,25 @@ from rawexport.domain.jobspec import (
     JobSpec,
 )
 
-__all__ = ["MAX_FILTERS", "MAX_LIST_VALUES", "OPERATORS", "build_spec", "check_fields", "json_type"]
+__all__ = [
+    "MAX_FILTERS",
+    "MAX_LIST_VALUES",
+    "OPERATORS",
+    "build_spec",
+    "check_fields",
+    "json_type",
+    "storable",
+]
 
 OPERATORS = frozenset({"gt", "lt", "gte", "lte", "eq", "neq"})
 MAX_FILTERS = 100
 """Parameters one event (or `users_filter`) may filter on: every one costs a condition."""
 MAX_LIST_VALUES = 10_000
 """Values of one `eq`/`neq` list."""
+_SECONDS_BEFORE = 10**11
+"""UNIX seconds of the year 5138: a larger `start_date`/`end_date` is no date in seconds, and
+one below `_MILLISECONDS_BEFORE` is most likely a date in milliseconds."""
+_MILLISECONDS_BEFORE = 10**14
 _LIST_OPERATORS = frozenset({"eq", "neq"})
 BASIC_GROUP, CUSTOM_GROUP = "@basic_events", "@custom_events"
 _GROUPS = frozenset({BASIC_GROUP, CUSTOM_GROUP})
@@ -51,27 +64,34 @@ def json_type(value: object) -> str:
 
 def _invalid(field: str, received: str, expected: str) -> ApiError:
     """Code 5: `field` holds `received` where `expected` belongs."""
-    return ApiError(5, {"field": field, "received": received, "expected": expected})
+    return ApiError(Code.WRONG_TYPE, {"field": field, "received": received, "expected": expected})
 
 
 def _wrong_type(field: str, value: object, expected: str) -> ApiError:
     return _invalid(field, json_type(value), expected)
 
 
-def check_fields(body: Mapping[str, Any]) -> None:
-    """Codes 4 and 5: required fields present, every field of the expected JSON type."""
+def storable(text: str) -> bool:
+    """Whether `text` can be an id at all: PostgreSQL text holds no U+0000, so no stored id has
+    one, and looking it up would fail rather than find nothing."""
+    return "\x00" not in text
+
+
+def check_fields(body: Mapping[str, Any], *, max_events: int) -> None:
+    """Codes 4 and 5: required fields present, every field of the expected JSON type, and
+    every value a job will use within what the export can take."""
     for name in ("app_id", "start_date", "end_date"):
         if name not in body:
-            raise ApiError(4, {"field": name})
+            raise ApiError(Code.FIELD_NOT_FOUND, {"field": name})
     if not isinstance(body["app_id"], str):
         raise _wrong_type("app_id", body["app_id"], "string")
     for name in ("start_date", "end_date"):
-        value = body[name]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _wrong_type(name, value, "number")
+        _check_date(name, body[name])
     events = body.get("events", [])
     if not isinstance(events, list):
         raise _wrong_type("events", events, "array")
+    if len(events) > max_events:
+        raise _invalid("events", f"{len(events)} entries", f"at most {max_events}")
     for i, entry in enumerate(events):
         if isinstance(entry, str):
             continue
@@ -89,6 +109,28 @@ def check_fields(body: Mapping[str, Any]) -> None:
     for column in users_filter:
         if column not in USERS.column_names:
             raise _invalid(f"users_filter.{column}", "unknown column", "a users.csv column")
+
+
+def _check_date(name: str, value: object) -> None:
+    """A finite number of UNIX seconds; a date in milliseconds is named as such, because it
+    would otherwise be accepted as a window thousands of years ahead and export nothing."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _wrong_type(name, value, "number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _invalid(name, f"a number that is not finite ({value})", "UNIX seconds")
+    if _SECONDS_BEFORE <= value < _MILLISECONDS_BEFORE:
+        raise _invalid(name, f"UNIX milliseconds ({value})", "UNIX seconds")
+    if abs(value) >= _SECONDS_BEFORE:
+        raise _invalid(name, "a number out of range for a date", "UNIX seconds")
+
+
+def _finite(value: object) -> bool:
+    """Whether a filter operand converts to a finite Float64, as the export compares numbers."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int):
+        return -(2**1023) < value < 2**1023  # float() of a larger one overflows
+    return True
 
 
 def _filters(raw: object, where: str) -> tuple[Filter, ...]:
@@ -117,6 +159,8 @@ def _filter(name: str, ops: object, where: str) -> Filter:
                 if op in _LIST_OPERATORS:
                     expected += " or array"
                 raise _wrong_type(f"{where}.{op}", value, expected)
+            if not _finite(v):
+                raise _invalid(f"{where}.{op}", "a number beyond Float64", "a finite number")
         conditions.append(Condition(op, value))
     return Filter(name, tuple(conditions))
 
@@ -135,11 +179,11 @@ def build_spec(
     """
     fmt = body.get("format", "csv")
     if fmt not in FORMATS:
-        raise ApiError(7, {"format": fmt})
+        raise ApiError(Code.UNKNOWN_FORMAT, {"format": fmt})
     start, end = int(body["start_date"]), int(body["end_date"])
     oldest = now - retention_days * 86400
     if start < oldest or end < oldest or start >= end:
-        raise ApiError(10, {"days": retention_days})
+        raise ApiError(Code.BAD_INTERVAL, {"days": retention_days})
 
     raw_events: list[str | dict[str, Any]] = body.get("events") or [BASIC_GROUP, CUSTOM_GROUP]
     names = [cast(str, e if isinstance(e, str) else e["name"]) for e in raw_events]
@@ -162,7 +206,7 @@ def build_spec(
         if custom:
             known = custom_events(custom_names) if known is None else known
             if name not in known:
-                raise ApiError(8, {"event": name})
+                raise ApiError(Code.UNKNOWN_EVENT, {"event": name})
         elif filters:
             raise _invalid(f"{name}.filters", "object", "no filters on a standard event")
         selections.append(EventSelection(name, custom, alias or name, alias, filters))
@@ -185,5 +229,5 @@ def _unique(selections: list[EventSelection]) -> tuple[EventSelection, ...]:
         if seen is None:
             by_stem[s.file_stem] = s
         elif seen != s or s.custom:
-            raise ApiError(9, {"alias": s.file_stem})
+            raise ApiError(Code.DUPLICATE_ALIAS, {"alias": s.file_stem})
     return tuple(by_stem.values())

@@ -9,13 +9,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+from starlette.routing import Route
 
 from rawexport import __version__
-from rawexport.domain.errors import ApiError
+from rawexport.domain.errors import ApiError, Code
 from rawexport.http.download import download
-from rawexport.http.envelope import error_response
+from rawexport.http.envelope import error_response, ok
 from rawexport.http.getprogress import getprogress
 from rawexport.http.ingest import ingest_events, ingest_users
 from rawexport.http.setjob import setjob
@@ -80,53 +82,66 @@ def create_app(
     )
     app.state.rawexport = AppState(runtime, notify_workers, admin_key)
 
-    route = app.add_api_route
+    def route(path: str, endpoint: Callable[..., Any], methods: list[str], **docs: Any) -> None:
+        # One route per method: OpenAPI needs an operation id per method, and FastAPI gives a
+        # route with several methods one id for all of them.
+        for method in methods:
+            app.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                operation_id=f"{endpoint.__name__}_{method.lower()}",
+                **docs,
+            )
+
     route(
         f"{PREFIX}/setjob",
         setjob,
-        methods=["POST"],
+        ["POST"],
         openapi_extra=_DOCS["setjob"],
         summary="Assign an export job",
     )
     route(
         f"{PREFIX}/getprogress",
         getprogress,
-        methods=["GET", "POST"],
+        ["GET", "POST"],
         openapi_extra=_DOCS["getprogress"],
         summary="A job's status",
     )
-    for path in (f"{PREFIX}/download/", f"{PREFIX}/download"):
-        route(
-            path,
-            download,
-            methods=["GET", "HEAD"],
-            openapi_extra=_DOCS["download"],
-            summary="Download the report ZIP",
-            include_in_schema=path.endswith("/"),
-        )
+    route(
+        f"{PREFIX}/download/",
+        download,
+        ["GET", "HEAD"],
+        openapi_extra=_DOCS["download"],
+        summary="Download the report ZIP",
+    )
+    app.add_api_route(
+        f"{PREFIX}/download", download, methods=["GET", "HEAD"], include_in_schema=False
+    )
     route(
         "/api/v1/events",
         ingest_events,
-        methods=["POST"],
+        ["POST"],
         openapi_extra=_DOCS["ingest"],
         summary="Load events (JSON lines) into a running server",
     )
     route(
         "/api/v1/users",
         ingest_users,
-        methods=["POST"],
+        ["POST"],
         openapi_extra=_DOCS["ingest"],
         summary="Load user cards (JSON lines) into a running server",
     )
-    route("/healthz", healthz, methods=["GET"], summary="Liveness probe")
+    route("/healthz", healthz, ["GET"], summary="Liveness probe")
 
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(HTTPException, _routing_error)
     app.add_exception_handler(Exception, _unexpected)
     return app
 
 
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Response:
+    return ok(200, {"status": "ok"})
 
 
 async def _api_error(_: Request, exc: Exception) -> Response:
@@ -134,6 +149,23 @@ async def _api_error(_: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+async def _routing_error(request: Request, exc: Exception) -> Response:
+    """An unknown path (404) or method (405): the published table has no code for these, so
+    they keep their HTTP status and carry code 1 in the same envelope as every other answer."""
+    assert isinstance(exc, HTTPException)
+    detail = f"{request.method} {request.url.path}: {exc.detail}."
+    response = error_response(ApiError(Code.UNKNOWN, detail=detail, http_status=exc.status_code))
+    if exc.status_code == 405:  # each method is a route of its own: Allow names them all
+        response.headers["Allow"] = ", ".join(_methods_of(request.app, request.url.path))
+    return response
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    routes = [r for r in app.routes if isinstance(r, Route) and r.path_regex.fullmatch(path)]
+    return sorted({method for r in routes for method in r.methods or ()})
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unexpected failure on %s", request.url.path, exc_info=exc)
-    return JSONResponse(ApiError(1).envelope(), status_code=500)
+    # The path only: the query may hold a token.
+    log.error("unexpected failure on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ApiError(Code.UNKNOWN))

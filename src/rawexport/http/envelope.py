@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from starlette.responses import JSONResponse
 
 from rawexport.domain.errors import ApiError
@@ -9,12 +12,19 @@ from rawexport.domain.errors import ApiError
 __all__ = ["error_response", "ok"]
 
 
+class _OrjsonResponse(JSONResponse):
+    """orjson writes an envelope several times faster than `json`; clients poll getprogress."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def ok(status: int, data: object) -> JSONResponse:
-    return JSONResponse({"status_code": status, "data": data}, status_code=status)
+    return _OrjsonResponse({"status_code": status, "data": data}, status_code=status)
 
 
 def error_response(error: ApiError) -> JSONResponse:
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(1, error.retry_after))
-    return JSONResponse(error.envelope(), status_code=error.status, headers=headers)
+    return _OrjsonResponse(error.envelope(), status_code=error.status, headers=headers)

@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from rawexport.domain.errors import ApiError, Code
+from rawexport.domain.validation import storable
 from rawexport.http.params import BodyTooLarge, limited_stream
 from rawexport.http.state import AppState, app_state
 from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
@@ -30,10 +32,6 @@ ENDINGS = {fmt: ending for ending, fmt in reversed(FILE_FORMATS.items())}
 
 
 _WRITE_BLOCK = 1 << 20
-
-
-def _error(status: int, code: int, msg: str) -> JSONResponse:
-    return JSONResponse({"status_code": status, "errors": [{"code": code, "msg": msg}]}, status)
 
 
 async def ingest_events(request: Request) -> JSONResponse:
@@ -49,11 +47,11 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
     app_id = request.query_params.get("app_id")
     fmt = request.query_params.get("format", "jsonl")
     if not app_id:
-        return _error(400, 4, "Field not found: app_id")
+        raise ApiError(Code.FIELD_NOT_FOUND, {"field": "app_id"})
     if fmt not in ENDINGS:
-        return _error(400, 7, f"Unknown format: {fmt}")
+        raise ApiError(Code.UNKNOWN_FORMAT, {"format": fmt})
     if not await run_in_threadpool(_authorised, state, app_id, request.headers.get("x-ingest-key")):
-        return _error(401, 11, "Authorization error. Wrong or missing X-Ingest-Key for this app.")
+        raise ApiError(Code.WRONG_TOKEN, {"token": "in X-Ingest-Key"})
     limit = state.runtime.settings.max_ingest_bytes
     source = Path(request.headers.get("x-source-name", f"upload{ENDINGS[fmt]}")).name
     workdir = await run_in_threadpool(_new_workdir, state.runtime.settings.data_dir / "tmp")
@@ -62,13 +60,15 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
         try:
             await _receive(request, path, limit)
         except BodyTooLarge:
-            return _error(413, 3, f"The upload exceeds the limit of {limit} bytes.")
+            raise ApiError(
+                Code.MALFORMED_JSON, detail=f"The upload exceeds the limit of {limit} bytes."
+            ) from None
         try:
             report = await run_in_threadpool(
                 load_file, state.runtime.store, app_id, path, users=users, source_name=source
             )
         except LoadError as exc:
-            return _error(400, 5, str(exc))
+            raise ApiError(Code.WRONG_TYPE, text=str(exc)) from None
     finally:
         await run_in_threadpool(shutil.rmtree, workdir, ignore_errors=True)
     return JSONResponse({"status_code": 200, "data": {"rows": report.rows, "total": report.total}})
@@ -93,7 +93,7 @@ async def _receive(request: Request, path: Path, limit: int) -> None:
 
 
 def _authorised(state: AppState, app_id: str, key: str | None) -> bool:
-    if not key:
+    if not key or not storable(app_id):
         return False
     if hmac.compare_digest(key.encode(), state.admin_key.encode()):
         return state.runtime.accounts.app(app_id) is not None

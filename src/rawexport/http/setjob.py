@@ -8,8 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from rawexport.domain.errors import ApiError
-from rawexport.domain.validation import build_spec, check_fields
+from rawexport.domain.errors import ApiError, Code
+from rawexport.domain.validation import build_spec, check_fields, storable
 from rawexport.http.envelope import ok
 from rawexport.http.params import Params, authenticate, read_params
 from rawexport.http.state import AppState, app_state
@@ -22,9 +22,9 @@ async def setjob(request: Request) -> JSONResponse:
     state = app_state(request)
     params = await read_params(request, state.runtime.settings.max_body_bytes, form_fallback=False)
     if not params.raw_body.strip():
-        raise ApiError(2)
-    if params.json_error:
-        raise ApiError(3)
+        raise ApiError(Code.EMPTY_BODY)
+    if params.not_an_object:
+        raise ApiError(Code.MALFORMED_JSON)
     job_id = await run_in_threadpool(_assign, state, params)
     state.notify_workers()
     return ok(200, job_id)
@@ -34,12 +34,12 @@ def _assign(state: AppState, params: Params) -> str:
     rt = state.runtime
     user = authenticate(rt.accounts, params)
     body = params.body
-    check_fields(body)
-    app = rt.accounts.app(body["app_id"])
+    check_fields(body, max_events=rt.settings.max_events)
+    app = rt.accounts.app(body["app_id"]) if storable(body["app_id"]) else None
     if app is None:
-        raise ApiError(6, {"app_id": body["app_id"]})
+        raise ApiError(Code.INVALID_APP, {"app_id": body["app_id"]})
     if not rt.accounts.has_grant(user.id, app.id):
-        raise ApiError(13, {"app_id": app.id})
+        raise ApiError(Code.NO_APP_ACCESS, {"app_id": app.id})
     spec = build_spec(
         body,
         now=time.time(),

@@ -25,10 +25,11 @@ from rawexport.meta.quota_check import check_quotas
 from rawexport.meta.schema import jobs, spaces, users
 from rawexport.meta.wakeup import SubmissionListener, announce_submission
 
-__all__ = ["Job", "JobQueue", "Reclaimed", "stopped_worker_message"]
+__all__ = ["JOB_COLUMNS", "Job", "JobQueue", "Reclaimed", "stopped_worker_message"]
 
 _EXPIRED = (jobs.c.expires_at <= db_now()).label("expired")
-_READ = (*jobs.c, _EXPIRED)
+JOB_COLUMNS = (*jobs.c, _EXPIRED)
+"""What a `Job` is read from: the row, and whether its report's lifetime is over by now."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class JobQueue:
 
     def get(self, job_id: str) -> Job | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(*_READ).where(jobs.c.id == job_id)).mappings().first()
+            row = conn.execute(select(*JOB_COLUMNS).where(jobs.c.id == job_id)).mappings().first()
         return None if row is None else Job.from_row(row)
 
     def recent(
@@ -152,7 +153,7 @@ class JobQueue:
         and status given."""
         wanted = {jobs.c.user_id: user_id, jobs.c.app_id: app_id, jobs.c.status: status}
         query = (
-            select(*_READ)
+            select(*JOB_COLUMNS)
             .where(*(column == value for column, value in wanted.items() if value is not None))
             .order_by(jobs.c.created_at.desc())
             .limit(limit)
@@ -184,7 +185,7 @@ class JobQueue:
                 heartbeat_at=db_now(),
                 percent=0,
             )
-            .returning(*_READ)
+            .returning(*JOB_COLUMNS)
         )
         with self._engine.begin() as conn:
             row = conn.execute(take).mappings().first()
@@ -270,7 +271,7 @@ class JobQueue:
 
     def expired(self) -> list[Job]:
         """Complete jobs whose report lifetime is over and whose report is not yet forgotten."""
-        query = select(*_READ).where(
+        query = select(*JOB_COLUMNS).where(
             jobs.c.status == JobStatus.COMPLETE,
             _EXPIRED.element,
             jobs.c.report_key.is_not(None),

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from rawexport.domain.catalog import Kind
-from rawexport.store.loading.validate import Normalised, column_kind
+from rawexport.store.loading.validate import (
+    Normalised,
+    column_kind,
+    seconds_not_milliseconds,
+    time_key,
+)
 
 __all__ = ["Shape", "ValidShape", "may_hold_wide_integer", "remember", "shape_of", "valid_shape"]
 
@@ -56,9 +61,14 @@ class ValidShape:
     table_id: str
     currency_maps: tuple[str, ...]
     params: bool
+    time_key: str | None
+    """The key of the event's time, if the shape has one: its unit is a value, not a type."""
 
     def accepts(self, obj: dict[str, Any]) -> bool:
-        """Whether the maps of `obj` hold what they should (numbers; parameter values)."""
+        """Whether the maps of `obj` hold what they should (numbers; parameter values) and its
+        time is in milliseconds."""
+        if self.time_key is not None and seconds_not_milliseconds(obj[self.time_key]):
+            return False
         for key in self.currency_maps:
             if not set(map(type, obj[key].values())) <= _NUMBERS:
                 return False
@@ -89,5 +99,6 @@ def remember(shape: Shape, normalised: Normalised) -> ValidShape:
     params = "params" in keys and types[keys.index("params")] is dict
     if len(_VALID) >= _MAX_SHAPES:
         _VALID.clear()  # a file with ever new shapes (custom event names) stays bounded
-    valid = _VALID[shape] = ValidShape(event, table.id, maps, params)
+    timed = time_key(table) if time_key(table) in keys else None
+    valid = _VALID[shape] = ValidShape(event, table.id, maps, params, timed)
     return valid

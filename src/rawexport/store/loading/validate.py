@@ -22,12 +22,17 @@ __all__ = [
     "loadable_columns",
     "normalise_card",
     "normalise_event",
+    "seconds_not_milliseconds",
     "table_of",
+    "time_key",
 ]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _ID = "devtodev ID"
 _TIME_NEEDED = {"rp": "'date'", "sbs": "'date'", "rg": "'time' or 'install_date'"}
+_SECONDS_FROM, _SECONDS_UNTIL = 10**9, 10**11
+"""An event time in this range is a date of 2001 to 5138 in UNIX seconds; read as the UNIX
+milliseconds it should be, an event of 1970 to 1973. It is refused as the mistake it always is."""
 
 
 def _is_number(v: object) -> bool:
@@ -145,6 +150,16 @@ def _param_text(value: str | float | bool) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
+def time_key(table: catalog.Table) -> str:
+    """The key that holds an event's time (UNIX ms) when loaded into `table`."""
+    return "date" if table.time_column == "date" else "time"
+
+
+def seconds_not_milliseconds(when: object) -> bool:
+    """Whether an event time is, by its size, UNIX seconds where milliseconds belong."""
+    return type(when) is int and _SECONDS_FROM <= when < _SECONDS_UNTIL
+
+
 def normalise_event(obj: dict[str, Any]) -> Normalised:
     """Check one loaded event; custom parameter values are turned into text in place."""
     event = obj.get("event")
@@ -154,9 +169,15 @@ def normalise_event(obj: dict[str, Any]) -> Normalised:
         raise ValueError(f"{event!r} cannot be loaded: it names a selection of events")
     table = table_of(event)
     _check_fields(obj, table.id, _EVENT_FIELDS[table.id], f"{table.id} event")
-    time_key = "date" if table.time_column == "date" else "time"
-    if obj.get(time_key) is None and (table.id != "rg" or obj.get("install_date") is None):
+    key = time_key(table)
+    when = obj.get(key)
+    if when is None and (table.id != "rg" or obj.get("install_date") is None):
         raise ValueError(f"{_TIME_NEEDED.get(table.id, repr('time'))} (UNIX ms) is required")
+    if seconds_not_milliseconds(when):
+        raise ValueError(
+            f"{key!r} is {when}, UNIX seconds by its size (in milliseconds an event of"
+            " 1970): UNIX milliseconds expected"
+        )
     params = obj.get("params")
     if params:
         obj["params"] = {k: _param_text(v) for k, v in params.items() if v is not None}

@@ -1,0 +1,195 @@
+"""getprogress under load, against a bare FastAPI endpoint measured in the same run.
+
+    .venv/bin/python bench/progress_bench.py [--requests 5000] [--concurrency 16] [--rows N]
+
+Two servers, each in its own process on a loopback port, on the same uvicorn stack (uvloop,
+httptools, an access log line a request): a bare FastAPI app answering a constant JSON envelope,
+and `rawexport serve` answering `/healthz` and `getprogress` of a complete job. `ab -k` (Debian's
+apache2-utils) sends the requests, one target at a time and in rounds, so that the servers do
+not compete and a busy moment of the machine hits every target: requests per second, p50 and
+p99 (ms), the rate's ratio to the bare endpoint of the same round, and the server's CPU time a
+request (which hardly depends on what else runs). Then getprogress while an export of `--rows`
+rows runs on the rawexport server: the bare endpoint, then getprogress, half the requests each,
+while four such jobs queued for two workers run (one must still run at the end to count; the
+CPU column of getprogress then counts the export too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import psutil
+from bench_server import BenchServer, cli
+from export_data import write_bench_files
+
+__all__ = ["Rate", "ab"]
+
+DAY_MS = 86_400_000
+ROUNDS = 2
+EXPORTS = 4
+"""Exports queued together for the measurements while they run (two workers take them)."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+    failed: int
+    cpu_us: float
+    """The server process's CPU time per request: unlike the rate, it hardly depends on what
+    else the machine runs."""
+
+    def row(self, name: str, bare: Rate) -> str:
+        return (
+            f"{name:<34} {self.per_s:8.0f} {self.p50_ms:7.1f} {self.p99_ms:7.1f}"
+            f" {self.per_s / bare.per_s:6.2f} {self.cpu_us:7.0f} {self.failed:6d}"
+        )
+
+
+def _cpu_s(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def ab(url: str, requests: int, concurrency: int, pid: int) -> Rate:
+    """`ab -k` (keep-alive connections, as a polling client holds one) against the server
+    process `pid`."""
+    cpu_before = _cpu_s(pid)
+    out = subprocess.run(
+        ["ab", "-q", "-k", "-c", str(concurrency), "-n", str(requests), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    cpu_us = (_cpu_s(pid) - cpu_before) / requests * 1e6
+
+    def number(pattern: str) -> float:
+        found = re.search(pattern, out, re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"ab printed no {pattern!r}:\n{out}")
+        return float(found.group(1))
+
+    non_2xx = re.search(r"^Non-2xx responses:\s+(\d+)", out, re.MULTILINE)
+    return Rate(
+        per_s=number(r"^Requests per second:\s+([\d.]+)"),
+        p50_ms=number(r"^\s+50%\s+(\d+)"),
+        p99_ms=number(r"^\s+99%\s+(\d+)"),
+        failed=int(number(r"^Failed requests:\s+(\d+)")) + int(non_2xx.group(1) if non_2xx else 0),
+        cpu_us=cpu_us,
+    )
+
+
+BARE_APP = """
+import sys, uvicorn
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.get("/bare")
+async def bare() -> dict[str, object]:
+    return {"status_code": 200, "data": {"status": "complete", "percent_complete": 100}}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]))  # an access log line each, as rawexport
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class BareServer:
+    """The bare endpoint, in a process of its own on the same uvicorn stack."""
+
+    url = ""
+
+    def __enter__(self) -> BareServer:
+        port = _free_port()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", BARE_APP, str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.pid = self._process.pid
+        self.url = f"http://127.0.0.1:{port}/bare"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url).raise_for_status()
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise SystemExit("the bare server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rows", type=int, default=3_000_000)
+    args = parser.parse_args()
+    n, c = args.requests, args.concurrency
+    now_ms = int(time.time() * 1000)
+    with tempfile.TemporaryDirectory(prefix="progress-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        space = cli(data_dir, "space", "create", "bench")["space_id"]
+        user = cli(data_dir, "user", "create", "--space", space, "--email", "bench@x.io")
+        app = cli(data_dir, "app", "create", "--space", space, "game")["app_id"]
+        cli(data_dir, "app", "grant", user["user_id"], app)
+        files = write_bench_files(Path(tmp), args.rows, ["gs"], now_ms - DAY_MS, DAY_MS // 2)
+        cli(data_dir, "load", "--app", app, "--users", str(files[0]))
+        cli(data_dir, "load", "--app", app, *map(str, files[1:]))
+        token, start, end = user["user_token"], (now_ms - DAY_MS) // 1000, now_ms // 1000
+        with BareServer() as bare, BenchServer(data_dir) as server:
+            small, _ = server.run_job(token, app, start, start + 60, ["gs"])
+            progress_url = f"{server.url}/api/v1/rawexport/getprogress?" + urlencode(
+                {"user_token": token, "job_id": small}
+            )
+            targets = {
+                "bare FastAPI endpoint": (bare.url, bare.pid),
+                "rawexport /healthz": (f"{server.url}/healthz", server.pid),
+                "getprogress (complete job)": (progress_url, server.pid),
+            }
+            for url, pid in targets.values():
+                ab(url, 500, c, pid)  # warm up
+            # Rounds taken in turn, so that a busy moment of the machine hits every target.
+            rounds = [
+                {name: ab(url, n, c, pid) for name, (url, pid) in targets.items()}
+                for _ in range(ROUNDS)
+            ]
+            exports = [server.submit(token, app, start, end, ["gs"]) for _ in range(EXPORTS)]
+            bare_during = ab(bare.url, n // 2, c, bare.pid)
+            during = ab(progress_url, n // 2, c, server.pid)
+            still_running = any(server.status(token, job) != "complete" for job in exports)
+            for job in exports:
+                server.wait_complete(token, job)
+    print(f"ab -k -c {c} -n {n}; each server in its own process on loopback")
+    header = f"{'target':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'/bare':>6}"
+    print(f"{header} {'CPU us':>7} {'failed':>6}")
+    for number, measured in enumerate(rounds, 1):
+        for name, rate in measured.items():
+            print(rate.row(f"{name} #{number}", measured["bare FastAPI endpoint"]))
+    print(bare_during.row("bare, while exports run", bare_during))
+    print(during.row("getprogress, while exports run", bare_during))
+    if not still_running:
+        print(f"(the exports of {args.rows:,} rows ended before the load did: raise --rows)")
+
+
+if __name__ == "__main__":
+    main()
