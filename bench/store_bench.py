@@ -35,7 +35,8 @@ from rawexport.store import ensure_schema, load_file, open_store
 DAY_S = 86_400
 MB = 1 << 20
 APP = "store-bench"
-_STAND_IN = Path(__file__).resolve().parents[1] / "tests" / "clickhouse_http.py"
+_ROOT = Path(__file__).resolve().parents[1]
+_STAND_IN = [sys.executable, "-m", "tests.clickhouse_http"]  # from _ROOT: see its docstring
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _measure(backend: str, url: str, args: argparse.Namespace, start: int, work:
 def _start_stand_in(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     user, key = "bench", secrets.token_hex(8)
     server = subprocess.Popen(
-        [sys.executable, str(_STAND_IN), str(data_dir), user, key], stdout=subprocess.PIPE
+        [*_STAND_IN, str(data_dir), user, key], stdout=subprocess.PIPE, cwd=_ROOT
     )
     assert server.stdout is not None
     port = server.stdout.readline().strip()  # printed once it listens

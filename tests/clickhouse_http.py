@@ -19,7 +19,9 @@ The fixtures `clickhouse_server` and `clickhouse_url` hand it out to the tests; 
 RAWEXPORT_TEST_CLICKHOUSE_URL set (a real server, whose user may create databases) they hand out
 that server instead.
 
-Run alone: `python tests/clickhouse_http.py DATA_DIR USER KEY` prints the port it listens on.
+Run alone from the repository's root: `python -m tests.clickhouse_http DATA_DIR USER KEY` prints
+the port it listens on. (As a module, not a file: run as a file, tests/ would come first on the
+path, and tests/http would stand in for the standard library's `http`.)
 """
 
 from __future__ import annotations
@@ -246,6 +248,11 @@ class _Server(ThreadingHTTPServer):
         self.key = key
 
 
+ROOT = Path(__file__).resolve().parents[1]
+COMMAND = [sys.executable, "-m", "tests.clickhouse_http"]
+"""Starts the endpoint in a process of its own, with ROOT as the working directory."""
+
+
 class StandIn:
     """The endpoint running in a child process over a fresh data directory."""
 
@@ -254,7 +261,8 @@ class StandIn:
         key = secrets.token_hex(8)
         self._log = data_dir / "stand-in.log"
         self._process = subprocess.Popen(
-            [sys.executable, __file__, str(data_dir / "chdb"), self.user, key],
+            [*COMMAND, str(data_dir / "chdb"), self.user, key],
+            cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=self._log.open("wb"),
         )
