@@ -260,12 +260,13 @@ class StandIn:
         self.user = "rawexport_test"
         key = secrets.token_hex(8)
         self._log = data_dir / "stand-in.log"
-        self._process = subprocess.Popen(
-            [*COMMAND, str(data_dir / "chdb"), self.user, key],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=self._log.open("wb"),
-        )
+        with self._log.open("wb") as log:  # the child keeps its own copy of the descriptor
+            self._process = subprocess.Popen(
+                [*COMMAND, str(data_dir / "chdb"), self.user, key],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
         assert self._process.stdout is not None
         port = self._process.stdout.readline().strip()  # printed once it listens
         if not port:
@@ -277,6 +278,8 @@ class StandIn:
     def stop(self) -> None:
         self._process.kill()
         self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
 
 
 @pytest.fixture(scope="session")
