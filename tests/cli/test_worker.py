@@ -55,12 +55,13 @@ class WorkerProcess:
         self.data_dir, self.env = data_dir, env
         self.log = data_dir / "worker.log"
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [*command, "--data-dir", str(data_dir)],
-            env=env,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [*command, "--data-dir", str(data_dir)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -47,13 +47,8 @@ def _start_demo(workdir: Path, users: int) -> RunningDemo:
     env["RAWEXPORT_MIN_JOB_INTERVAL_S"] = "0"  # the two ways run one after the other
     command = [*RAWEXPORT, "demo", "--users", str(users), "--days", "8"]
     command += ["--data-dir", str(workdir / "data"), "--serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command,
-        cwd=workdir,
-        env=env,
-        stdout=out.open("wb"),
-        stderr=errors.open("wb"),
-    )
+    with out.open("wb") as stdout, errors.open("wb") as stderr:  # the child keeps copies
+        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=stdout, stderr=stderr)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
