@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -26,7 +27,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-__all__ = ["PgCluster", "find_pg_bin", "metadata_url", "pg_url"]
+__all__ = ["PgCluster", "find_pg_bin", "fresh_database", "metadata_url", "pg_url"]
 
 _SERVICE_USER = "postgres"
 
@@ -128,7 +129,14 @@ def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'meta.sqlite3'}"
         return
-    server = make_url(request.getfixturevalue("pg_url"))
+    with fresh_database(request.getfixturevalue("pg_url")) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the server at `server_url`, dropped afterwards."""
+    server = make_url(server_url)
     name = f"test_{uuid.uuid4().hex}"
     admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
