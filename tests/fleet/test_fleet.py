@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import httpx
 import orjson
 import pytest
@@ -25,6 +24,7 @@ from sqlalchemy import create_engine, text
 
 from tests.fleet.topology import ApiNode, Fleet
 from tests.pg_server import fresh_database
+from tests.s3_server import s3_client
 
 DAY_MS = 86_400_000
 JOBS_PER_USER = 5
@@ -200,7 +200,7 @@ def test_fleet_of_api_nodes_and_workers(fleet: Fleet, s3_env: dict[str, str]) ->
         _wait(lambda m=member, j=job_id, n=n: complete(m, j, nodes[n % 2]) is not None, job_id)
     assert job_row(killed_job).attempts >= 1
 
-    s3 = boto3.client("s3", **_boto_args(s3_env))
+    s3 = s3_client(s3_env)
     bucket, prefix = _bucket_of(fleet.env["RAWEXPORT_REPORTS_URL"])
     published: set[str] = set()
     for n, (member, job_id, hard_only) in enumerate(jobs):
@@ -270,15 +270,6 @@ def _check_report(
         assert [int(r["time"]) for r in rows] == sorted(e["time"] for e in wanted), name
     users = {int(r["devtodev ID"]) for r in _zip_rows(report, "users.csv")}
     assert users == {e["devtodev ID"] for e in sessions + levels}
-
-
-def _boto_args(env: dict[str, str]) -> dict[str, str]:
-    return {
-        "endpoint_url": env["AWS_ENDPOINT_URL"],
-        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-        "region_name": env["AWS_REGION"],
-    }
 
 
 def _bucket_of(url: str) -> tuple[str, str]:
