@@ -12,7 +12,8 @@ import signal
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,9 +21,9 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from tests.fleet.topology import ApiNode, Fleet
+from tests.fleet.topology import ApiNode, Fleet, Service
 from tests.pg_server import fresh_database
 from tests.s3_server import s3_client
 
@@ -63,7 +64,7 @@ def fleet(
             RAWEXPORT_SWEEP_INTERVAL_S="1",
             RAWEXPORT_MIN_JOB_INTERVAL_S="0",
             RAWEXPORT_JOBS_PER_DAY_USER=str(JOBS_PER_USER),
-            RAWEXPORT_MAX_CONCURRENT_JOBS=str(JOBS_PER_USER),
+            RAWEXPORT_MAX_CONCURRENT_JOBS=str(2 * JOBS_PER_USER),
         )
         topology = Fleet(tmp_path, env)
         topology.cli("db", "upgrade")
@@ -105,171 +106,172 @@ def _zip_rows(report: bytes, name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text_, newline="")))
 
 
-def test_fleet_of_api_nodes_and_workers(fleet: Fleet, s3_env: dict[str, str]) -> None:
-    node_a, node_b = fleet.api_node("api-a"), fleet.api_node("api-b")
-    first_worker = fleet.worker("worker-1")
-    node_a.wait_healthy()
-    node_b.wait_healthy()
-    nodes = (node_a, node_b)
+@dataclass(frozen=True)
+class Job:
+    member: Member
+    id: str
+    hard_only: bool
 
-    end_ms = int(time.time()) // 3600 * 3600 * 1000
-    start_ms = end_ms - 2 * DAY_MS
-    members: list[Member] = []
-    apps: list[tuple[str, str]] = []
-    for space in range(2):
-        space_id = fleet.cli("space", "create", f"studio-{space}")["space_id"]
-        app = fleet.cli("app", "create", "--space", space_id, f"game-{space}")
-        apps.append((app["app_id"], app["ingest_key"]))
-        decoy = fleet.cli("app", "create", "--space", space_id, f"decoy-{space}")
-        for n in range(USERS_PER_SPACE):
-            email = f"analyst-{n}@studio-{space}.example"
-            user = fleet.cli("user", "create", "--space", space_id, "--email", email)
-            fleet.cli("app", "grant", user["user_id"], app["app_id"])
-            members.append(Member(space, user["user_id"], user["user_token"], app["app_id"]))
-        # Decoys: another app of the space, and this app's events outside the window.
-        decoy_rows = _events(1000, start_ms, end_ms, DECOY_ID)
-        outside = _events(1000, start_ms - DAY_MS, start_ms, DECOY_ID)
-        _ingest(node_a, decoy["app_id"], decoy["ingest_key"], decoy_rows)
-        _ingest(node_a, app["app_id"], app["ingest_key"], outside)
 
-    expected: dict[str, list[dict[str, Any]]] = {}
-    for (app_id, key), rows in zip(apps, (BIG_APP_ROWS, SMALL_APP_ROWS), strict=True):
-        events = _events(rows, start_ms, end_ms, 1)
-        _ingest(node_a, app_id, key, events)
-        expected[app_id] = events
+@dataclass
+class Studios:
+    """Two spaces of two analysts each, an app per space with events, and decoys around them."""
 
-    database = create_engine(fleet.env["RAWEXPORT_DATABASE_URL"])
+    fleet: Fleet
+    node: ApiNode
+    start_ms: int
+    end_ms: int
+    members: list[Member] = field(default_factory=list)
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    def job_row(job_id: str) -> Any:
-        with database.connect() as conn:
-            query = text("SELECT status, worker_id, attempts FROM jobs WHERE id = :id")
-            return conn.execute(query, {"id": job_id}).one()
+    def populate(self) -> None:
+        for space, rows in enumerate((BIG_APP_ROWS, SMALL_APP_ROWS)):
+            space_id = self.fleet.cli("space", "create", f"studio-{space}")["space_id"]
+            app = self.fleet.cli("app", "create", "--space", space_id, f"game-{space}")
+            decoy = self.fleet.cli("app", "create", "--space", space_id, f"decoy-{space}")
+            for n in range(USERS_PER_SPACE):
+                email = f"analyst-{n}@studio-{space}.example"
+                user = self.fleet.cli("user", "create", "--space", space_id, "--email", email)
+                self.fleet.cli("app", "grant", user["user_id"], app["app_id"])
+                self.members.append(
+                    Member(space, user["user_id"], user["user_token"], app["app_id"])
+                )
+            # Decoys: another app of the space, and this app's events before the window.
+            before = _events(1000, self.start_ms - DAY_MS, self.start_ms, DECOY_ID)
+            self._ingest(decoy, _events(1000, self.start_ms, self.end_ms, DECOY_ID))
+            self._ingest(app, before)
+            self.events[app["app_id"]] = _events(rows, self.start_ms, self.end_ms, 1)
+            self._ingest(app, self.events[app["app_id"]])
 
-    def submit(member: Member, node: ApiNode, hard_only: bool) -> str:
+    def _ingest(self, app: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        answer = httpx.post(
+            f"{self.node.url}/api/v1/events",
+            params={"app_id": app["app_id"]},
+            headers={"X-Ingest-Key": app["ingest_key"]},
+            content=_jsonl(rows),
+            timeout=300,
+        )
+        assert answer.status_code == 200, answer.text
+
+    def setjob(self, member: Member, node: ApiNode, *, hard_only: bool) -> httpx.Response:
         custom: dict[str, Any] = {"name": "levelComplete"}
         if hard_only:
             custom["filters"] = {"difficulty": {"eq": "hard"}}
         body = {
             "user_token": member.token,
             "app_id": member.app_id,
-            "start_date": start_ms // 1000,
-            "end_date": end_ms // 1000,
+            "start_date": self.start_ms // 1000,
+            "end_date": self.end_ms // 1000,
             "events": ["gs", custom],
         }
-        answer = node.call("setjob", body)
-        assert answer.status_code == 200, answer.text
-        return str(answer.json()["data"])
+        return node.call("setjob", body)
 
-    # The first job runs on the only worker, which is frozen mid-job and killed.
-    jobs: list[tuple[Member, str, bool]] = []
-    killed_job = ""
+    def submit(self, member: Member, node: ApiNode, *, hard_only: bool = False) -> Job:
+        answer = self.setjob(member, node, hard_only=hard_only)
+        assert answer.status_code == 200, answer.text
+        return Job(member, str(answer.json()["data"]), hard_only)
+
+    def check(self, job: Job, report: bytes) -> None:
+        """The report holds exactly the job's rows of its app, in time order, and their users."""
+        events = self.events[job.member.app_id]
+        sessions = [e for e in events if e["event"] == "gs"]
+        levels = [
+            e
+            for e in events
+            if e["event"] == "levelComplete"
+            and (not job.hard_only or e["params"]["difficulty"] == "hard")
+        ]
+        for name, wanted in (("gs.csv", sessions), ("levelComplete.csv", levels)):
+            rows = _zip_rows(report, name)
+            assert [int(r["time"]) for r in rows] == sorted(e["time"] for e in wanted), name
+            assert all(int(r["devtodev ID"]) < DECOY_ID for r in rows), name
+        users = {int(r["devtodev ID"]) for r in _zip_rows(report, "users.csv")}
+        assert users == {e["devtodev ID"] for e in sessions + levels}
+
+
+def _job_row(fleet: Fleet, job_id: str) -> Any:
+    query = text("SELECT status, worker_id, attempts FROM jobs WHERE id = :id")
+    with fleet.database().connect() as conn:
+        return conn.execute(query, {"id": job_id}).one()
+
+
+def _progress(node: ApiNode, job: Job) -> dict[str, Any]:
+    answer = node.call("getprogress", {"user_token": job.member.token, "job_id": job.id})
+    body: dict[str, Any] = answer.json()
+    assert "data" in body, f"job {job.id}: {answer.text}"  # a failed job answers errors
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def _claimed(fleet: Fleet, job: Job) -> bool:
+    return bool(_job_row(fleet, job.id).status != "pending")
+
+
+def _complete(node: ApiNode, job: Job) -> bool:
+    return _progress(node, job)["status"] == "complete"
+
+
+def _kill_mid_job(fleet: Fleet, studios: Studios, worker: Service, nodes: list[ApiNode]) -> Job:
+    """Submit jobs until one is running on `worker`, freeze the worker there and kill it."""
     for attempt in range(3):
-        member = members[0]
-        job_id = submit(member, nodes[attempt % 2], hard_only=False)
-        jobs.append((member, job_id, False))
-        _wait(lambda: job_row(job_id).status != "pending", "the first claim")
-        os.kill(first_worker.pid, signal.SIGSTOP)
-        if job_row(job_id).status == "running":
-            killed_job = job_id
-            first_worker.stop(signal.SIGKILL)
-            break
-        os.kill(first_worker.pid, signal.SIGCONT)  # it finished first: try a bigger moment
-    assert killed_job, "the first worker finished every job before it could be stopped"
+        job = studios.submit(studios.members[0], nodes[attempt % 2])
+        _wait(partial(_claimed, fleet, job), "the first claim")
+        os.kill(worker.pid, signal.SIGSTOP)  # frozen: it cannot finish while we look
+        if _job_row(fleet, job.id).status == "running":
+            worker.stop(signal.SIGKILL)
+            return job
+        os.kill(worker.pid, signal.SIGCONT)  # it finished first: try the next job
+    raise AssertionError("the worker finished every job before it could be stopped")
+
+
+def test_fleet_of_api_nodes_and_workers(fleet: Fleet, s3_env: dict[str, str]) -> None:
+    nodes = [fleet.api_node("api-a"), fleet.api_node("api-b")]
+    doomed = fleet.worker("worker-1")
+    for node in nodes:
+        node.wait_healthy()
+    end_ms = int(time.time()) // 3600 * 3600 * 1000
+    studios = Studios(fleet, nodes[0], end_ms - 2 * DAY_MS, end_ms)
+    studios.populate()
+
+    killed = _kill_mid_job(fleet, studios, doomed, nodes)
     fleet.worker("worker-2")
     fleet.worker("worker-3")
+    jobs = [killed]
+    for n in range(1, JOBS_PER_USER * len(studios.members)):
+        member = studios.members[n % len(studios.members)]
+        jobs.append(studios.submit(member, nodes[n % 2], hard_only=n % 3 == 0))
 
-    for n in range(len(jobs), JOBS_PER_USER * len(members)):
-        member = members[n % len(members)]
-        hard_only = n % 3 == 0
-        jobs.append((member, submit(member, nodes[n % 2], hard_only), hard_only))
-    assert len(jobs) == 20
+    # The daily quota is one count across the fleet: each user's next job is refused anywhere.
+    for n, member in enumerate(studios.members):
+        answer = studios.setjob(member, nodes[n % 2], hard_only=False)
+        assert (answer.status_code, answer.json()["errors"][0]["code"]) == (403, 18)
 
-    # Quotas are one count across the fleet: every user's next job is refused on either node.
-    for n, member in enumerate(members):
-        answer = _submit_sessions(nodes[n % 2], member, start_ms, end_ms)
-        assert answer.status_code == 403, answer.text
-        assert answer.json()["errors"][0]["code"] == 18
-
-    def complete(member: Member, job_id: str, node: ApiNode) -> dict[str, Any] | None:
-        answer = node.call("getprogress", {"user_token": member.token, "job_id": job_id})
-        data: dict[str, Any] = answer.json()["data"]
-        assert data["status"] != "failed", answer.text
-        return data if data["status"] == "complete" else None
-
-    for n, (member, job_id, _) in enumerate(jobs):
-        _wait(lambda m=member, j=job_id, n=n: complete(m, j, nodes[n % 2]) is not None, job_id)
-    assert job_row(killed_job).attempts >= 1
+    for n, job in enumerate(jobs):
+        _wait(partial(_complete, nodes[n % 2], job), f"job {job.id}")
+    assert _job_row(fleet, killed.id).attempts == 1
 
     s3 = s3_client(s3_env)
     bucket, prefix = _bucket_of(fleet.env["RAWEXPORT_REPORTS_URL"])
-    published: set[str] = set()
-    for n, (member, job_id, hard_only) in enumerate(jobs):
-        result = complete(member, job_id, nodes[n % 2])
-        assert result is not None
-        url = urlsplit(result["result"]["url"])
+    for job in jobs:
+        url = urlsplit(_progress(nodes[0], job)["result"]["url"])
         reports = [_download(node, f"{url.path}?{url.query}") for node in nodes]
-        assert reports[0] == reports[1], f"{job_id}: the two nodes served different bytes"
-        key = f"{prefix}{job_id}.zip"
-        stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        assert stored == reports[0]
-        published.add(key)
-        _check_report(reports[0], expected[member.app_id], start_ms, end_ms, hard_only)
+        stored = s3.get_object(Bucket=bucket, Key=f"{prefix}{job.id}.zip")["Body"].read()
+        assert reports[0] == reports[1] == stored, f"{job.id}: the bytes differ"
+        studios.check(job, stored)
 
-    # Only the published reports remain: the killed worker's upload was aborted.
-    def leftovers() -> bool:
-        uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-        return not uploads
-
-    _wait(leftovers, "the sweeper to abort the killed worker's upload", timeout=60)
-    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
-    assert {o["Key"] for o in listed} == published
-
-
-def _submit_sessions(node: ApiNode, member: Member, start_ms: int, end_ms: int) -> Any:
-    body = {
-        "user_token": member.token,
-        "app_id": member.app_id,
-        "start_date": start_ms // 1000,
-        "end_date": end_ms // 1000,
-        "events": ["gs"],
-    }
-    return node.call("setjob", body)
-
-
-def _ingest(node: ApiNode, app_id: str, key: str, rows: list[dict[str, Any]]) -> None:
-    answer = httpx.post(
-        f"{node.url}/api/v1/events",
-        params={"app_id": app_id},
-        headers={"X-Ingest-Key": key},
-        content=_jsonl(rows),
-        timeout=300,
+    # Only the published reports remain: the killed worker's upload is aborted by a sweeper.
+    _wait(
+        lambda: not s3.list_multipart_uploads(Bucket=bucket).get("Uploads"),
+        "the sweeper to abort the killed worker's upload",
     )
-    assert answer.status_code == 200, answer.text
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert {o["Key"] for o in listed} == {f"{prefix}{job.id}.zip" for job in jobs}
 
 
 def _download(node: ApiNode, path_and_query: str) -> bytes:
     answer = httpx.get(f"{node.url}{path_and_query}", timeout=120)
     assert answer.status_code == 200, answer.text
     return answer.content
-
-
-def _check_report(
-    report: bytes, events: list[dict[str, Any]], start_ms: int, end_ms: int, hard_only: bool
-) -> None:
-    sessions = [e for e in events if e["event"] == "gs"]
-    levels = [
-        e
-        for e in events
-        if e["event"] == "levelComplete" and (not hard_only or e["params"]["difficulty"] == "hard")
-    ]
-    assert all(start_ms <= e["time"] < end_ms for e in events)
-    for name, wanted in (("gs.csv", sessions), ("levelComplete.csv", levels)):
-        rows = _zip_rows(report, name)
-        assert len(rows) == len(wanted), name
-        assert all(int(r["devtodev ID"]) < DECOY_ID for r in rows), name
-        assert [int(r["time"]) for r in rows] == sorted(e["time"] for e in wanted), name
-    users = {int(r["devtodev ID"]) for r in _zip_rows(report, "users.csv")}
-    assert users == {e["devtodev ID"] for e in sessions + levels}
 
 
 def _bucket_of(url: str) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, create_engine
 
 __all__ = ["ApiNode", "Fleet", "Service"]
 
@@ -106,6 +107,13 @@ class Fleet:
     root: Path
     env: dict[str, str]
     services: list[Service] = field(default_factory=list)
+    _database: Engine | None = None
+
+    def database(self) -> Engine:
+        """The shared metadata database, to look at jobs behind the services' backs."""
+        if self._database is None:
+            self._database = create_engine(self.env["RAWEXPORT_DATABASE_URL"])
+        return self._database
 
     def cli(self, *args: str) -> dict[str, Any]:
         """An operator command against the shared metadata database, its JSON answer."""
@@ -136,6 +144,8 @@ class Fleet:
         return service
 
     def stop_all(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
         for service in self.services:
             try:
                 service.stop()
