@@ -30,7 +30,7 @@ from tests.s3_server import s3_client
 DAY_MS = 86_400_000
 JOBS_PER_USER = 5
 USERS_PER_SPACE = 2
-BIG_APP_ROWS = 300_000
+BIG_APP_ROWS = 150_000
 SMALL_APP_ROWS = 20_000
 DECOY_ID = 1_000_000_000
 """Users from this id on exist only in a decoy app or outside the window: never exported."""
