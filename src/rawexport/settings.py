@@ -35,7 +35,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(default: sqlite:///DATA_DIR/meta.sqlite3; postgresql+psycopg://... to share it).",
         str,
     ),
-    Setting("store_url", None, "Event store URL (default: chdb:///DATA_DIR/events).", str),
+    Setting(
+        "store_url",
+        None,
+        "Event store URL (default: chdb:///DATA_DIR/events, embedded); "
+        "clickhouse://USER:PASSWORD@HOST:8123/DB (clickhouses:// for TLS) for a ClickHouse server.",
+        str,
+    ),
     Setting(
         "reports_url",
         None,
