@@ -42,6 +42,7 @@ __all__ = [
     "pg_url",
     "queue",
     "report_store_url",
+    "run_cli",
     "s3_env",
     "s3_reports_url",
     "server",
@@ -101,6 +102,21 @@ def app_id() -> str:
     return str(uuid.uuid4())
 
 
+def run_cli(data_dir: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
+    """`rawexport ARGS --data-dir DATA_DIR --json` in a child process, its JSON output."""
+    out = subprocess.run(
+        [*RAWEXPORT, *args, "--data-dir", str(data_dir), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if out.returncode != 0:
+        raise AssertionError(f"rawexport {' '.join(args)} failed: {out.stderr}")
+    parsed: dict[str, Any] = json.loads(out.stdout) if out.stdout.strip() else {}
+    return parsed
+
+
 @dataclass(frozen=True)
 class Account:
     space_id: str
@@ -121,17 +137,7 @@ class LiveServer:
 
     def cli(self, *args: str) -> dict[str, Any]:
         """Run `rawexport ARGS --data-dir D --json` and return its JSON output."""
-        out = subprocess.run(
-            [*RAWEXPORT, *args, "--data-dir", str(self.data_dir), "--json"],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if out.returncode != 0:
-            raise AssertionError(f"rawexport {' '.join(args)} failed: {out.stderr}")
-        parsed: dict[str, Any] = json.loads(out.stdout) if out.stdout.strip() else {}
-        return parsed
+        return run_cli(self.data_dir, self.env, *args)
 
     def account(self) -> Account:
         space = self.cli("space", "create", f"space-{uuid.uuid4().hex[:6]}")["space_id"]

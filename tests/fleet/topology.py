@@ -11,7 +11,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,9 +20,10 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine
 
+from tests.conftest import RAWEXPORT, run_cli
+
 __all__ = ["ApiNode", "Fleet", "Service"]
 
-RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
 _START_TIMEOUT_S = 60.0
 
 
@@ -117,17 +117,7 @@ class Fleet:
 
     def cli(self, *args: str) -> dict[str, Any]:
         """An operator command against the shared metadata database, its JSON answer."""
-        done = subprocess.run(
-            [*RAWEXPORT, *args, "--data-dir", str(self.root / "operator"), "--json"],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if done.returncode != 0:
-            raise AssertionError(f"rawexport {' '.join(args)} failed: {done.stderr}")
-        parsed: dict[str, Any] = json.loads(done.stdout) if done.stdout.strip() else {}
-        return parsed
+        return run_cli(self.root / "operator", self.env, *args)
 
     def api_node(self, name: str) -> ApiNode:
         port = _free_port()
