@@ -16,6 +16,7 @@ from typing import Literal
 import httpx
 
 from rawexport.client.errors import ProtocolError, error_for
+from rawexport.domain.errors import Code
 
 __all__ = [
     "API_PATH",
@@ -118,10 +119,22 @@ def _json_object(response: httpx.Response) -> dict[str, object] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+def _published_404(errors: object) -> bool:
+    """Whether a 404's errors are the API's own (code 21: the report expired)."""
+    return (
+        isinstance(errors, list)
+        and bool(errors)
+        and isinstance(errors[0], dict)
+        and errors[0].get("code") == Code.REPORT_EXPIRED
+    )
+
+
 def check_answer(response: httpx.Response) -> dict[str, object]:
     """The JSON object of a successful answer; raise the typed error of an error answer."""
     body = _json_object(response)
     errors = body.get("errors") if body is not None else None
+    if response.status_code == httpx.codes.NOT_FOUND and not _published_404(errors):
+        errors = None  # not an answer of the API, but of whatever else is at that URL
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]
         code = first.get("code")
