@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from rawexport.reports import LocalReportStore, ReportStore
+from rawexport.reports import LocalReportStore, ReportStore, ReportWriter
+from rawexport.reports.local import LocalReportWriter
 from rawexport.reports.s3 import S3ReportStore
 from tests.s3_server import s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["leftovers", "stored_keys"]
+__all__ = ["age_leftovers", "die_mid_write", "leftovers", "stored_keys"]
 
 
 def stored_keys(reports: ReportStore) -> list[str]:
@@ -36,6 +37,26 @@ def leftovers(reports: ReportStore) -> list[str]:
     assert isinstance(reports, S3ReportStore)
     listed = _client().list_multipart_uploads(Bucket=reports.bucket, Prefix=reports.prefix)
     return sorted(u["Key"].removeprefix(reports.prefix) for u in listed.get("Uploads", []))
+
+
+def die_mid_write(reports: ReportStore, key: str, data: bytes) -> ReportWriter:
+    """What a process killed between two writes leaves: a write never committed nor aborted.
+
+    The kernel closes a dead process's files, so a local writer's file is closed here too.
+    """
+    writer = reports.writer(key).__enter__()
+    writer.write(data)
+    if isinstance(writer, LocalReportWriter) and writer._file is not None:
+        writer._file.close()
+    return writer
+
+
+def age_leftovers(reports: LocalReportStore, seconds: float) -> None:
+    """As if `seconds` had passed since every unfinished write was last touched."""
+    for path in reports.directory.iterdir():
+        if path.name.startswith("."):
+            touched = path.stat().st_mtime - seconds
+            os.utime(path, (touched, touched))
 
 
 def _client() -> S3Client:

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from rawexport.reports import ReportStore, ReportWriter, open_reports
+from rawexport.reports import ReportStore, open_reports
 from rawexport.reports.s3 import S3ReportStore
 from rawexport.reports.s3_upload import MIN_PART_SIZE
-from tests.reports.peek import leftovers, stored_keys
+from tests.reports.peek import age_leftovers, die_mid_write, leftovers, stored_keys
 
 MB = 1 << 20
 KEY = "0b5a3c1e-0000-4000-8000-000000000001.zip"
@@ -112,27 +112,20 @@ def test_delete_removes_the_report_and_tolerates_one_already_gone(reports: Repor
     assert stored_keys(reports) == []
 
 
-def _died_mid_write(reports: ReportStore, key: str) -> ReportWriter:
-    """A writer whose process stopped between two writes: never committed, never left."""
-    writer = reports.writer(key).__enter__()
-    writer.write(payload(MIN_PART_SIZE + 1))
-    return writer
-
-
 def test_leftovers_of_a_dead_writer_are_removed_once_old_and_unused(
     reports: ReportStore,
 ) -> None:
     dead_key, live_key = KEY, KEY.replace("1.zip", "2.zip")
-    _died_mid_write(reports, dead_key)
-    _died_mid_write(reports, live_key)
+    die_mid_write(reports, dead_key, payload(MIN_PART_SIZE + 1))
+    die_mid_write(reports, live_key, payload(MIN_PART_SIZE + 1))
     publish(reports, "published.zip", b"a finished report is never a leftover")
     assert len(leftovers(reports)) == 2
 
-    if not isinstance(reports, S3ReportStore):
+    if isinstance(reports, LocalReportStore):
         # moto answers every upload's Initiated with one fixed date of 2010, so on the S3
         # stand-in no upload is young; real S3 dates them, and the same comparison applies.
         assert reports.remove_leftovers(3600, lambda key: False) == 0  # too young yet
-        time.sleep(1.1)  # file times and HTTP dates may have whole seconds
+        age_leftovers(reports, 2)
     assert reports.remove_leftovers(1, lambda key: key == live_key) == 1
 
     assert leftovers(reports) == [live_key]

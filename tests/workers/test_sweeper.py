@@ -15,7 +15,7 @@ from rawexport.reports import ReportStore, open_reports, report_key
 from rawexport.workers.pool import WorkerPool
 from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 from tests.meta.conftest import age
-from tests.reports.peek import leftovers, stored_keys
+from tests.reports.peek import die_mid_write, leftovers, stored_keys
 from tests.workers.test_pool import wait_for_job, write_report
 
 EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
@@ -82,7 +82,7 @@ def test_leftovers_are_removed_unless_their_job_is_running(
     for job_id in (first, second):
         assert queue.claim(f"worker-of-{job_id}") is not None
         # The worker dies mid-write: its writer neither commits nor aborts.
-        reports.writer(report_key(job_id)).__enter__().write(b"PK partial")
+        die_mid_write(reports, report_key(job_id), b"PK partial")
         age(engine, job_id, 3600)
     assert queue.reclaim_stale(stale_after_s=30, max_attempts=3).requeued == 2
     rerun = queue.claim("another-worker")  # its key is in use again
