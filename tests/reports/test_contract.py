@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rawexport.reports import ReportStore, open_reports
+from rawexport.reports import LocalReportStore, ReportStore, open_reports
 from rawexport.reports.s3 import S3ReportStore
 from rawexport.reports.s3_upload import MIN_PART_SIZE
 from tests.reports.peek import age_leftovers, die_mid_write, leftovers, stored_keys
