@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import psutil
 
-__all__ = ["BenchServer", "PeakRss", "cli"]
+__all__ = ["PROGRESS_POLL_S", "BenchServer", "PeakRss", "cli"]
 
 RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
 _HEALTH_POLL_S = 0.05
 # Each getprogress costs the server a few ms of CPU that a job on two cores would miss, so the
 # bench polls like a patient client and takes the job's duration from the server's own record.
-_PROGRESS_POLL_S = 0.25
+PROGRESS_POLL_S = 0.25
 
 
 def cli(data_dir: Path, *args: str) -> dict[str, Any]:
@@ -75,9 +75,9 @@ def _high_water_mark(pid: int) -> int:
 
 
 class BenchServer:
-    """`rawexport serve` on a free loopback port for the length of a `with` block."""
+    """`rawexport serve [OPTIONS]` on a free loopback port for the length of a `with` block."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *options: str) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -97,6 +97,7 @@ class BenchServer:
                 # only add waiting.
                 "--min-job-interval-s",
                 "0",
+                *options,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -135,6 +136,13 @@ class BenchServer:
         self, token: str, app_id: str, start: int, end: int, events: list[str]
     ) -> tuple[str, str]:
         """setjob, then getprogress until complete; the job's id and its report's URL."""
+        job = self.submit(token, app_id, start, end, events)
+        while (url := self.report_url(token, job)) is None:
+            time.sleep(PROGRESS_POLL_S)
+        return job, url
+
+    def submit(self, token: str, app_id: str, start: int, end: int, events: list[str]) -> str:
+        """setjob; the job's id."""
         body = {
             "user_token": token,
             "app_id": app_id,
@@ -142,12 +150,12 @@ class BenchServer:
             "end_date": end,
             "events": events,
         }
-        job = str(self._api("setjob", body))
-        while True:
-            progress = self._api("getprogress", {"user_token": token, "job_id": job})
-            if progress["status"] == "complete":
-                return job, str(progress["result"]["url"])
-            time.sleep(_PROGRESS_POLL_S)
+        return str(self._api("setjob", body))
+
+    def report_url(self, token: str, job: str) -> str | None:
+        """One getprogress: the report's URL once the job is complete, else None."""
+        progress = self._api("getprogress", {"user_token": token, "job_id": job})
+        return str(progress["result"]["url"]) if progress["status"] == "complete" else None
 
     def download(self, url: str, target: Path) -> int:
         with self._client.stream("GET", url) as response, target.open("wb") as out:
