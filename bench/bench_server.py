@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import psutil
 
-__all__ = ["PROGRESS_POLL_S", "BenchServer", "PeakRss", "cli"]
+__all__ = ["PROGRESS_POLL_S", "BenchServer", "PeakRss", "cli", "cpu_seconds"]
 
 RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
 _HEALTH_POLL_S = 0.05
@@ -65,6 +65,21 @@ class PeakRss:
 
     def __exit__(self, *exc: object) -> None:
         self.peak = sum(_high_water_mark(p.pid) for p in self._family())
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process and its children have used so far.
+
+    Children that already exited count too (the kernel adds theirs to the parent's once it has
+    waited for them): PostgreSQL's backends come and go with their connections.
+    """
+    process = psutil.Process(pid)
+    total = sum(
+        t.user + t.system
+        for t in (p.cpu_times() for p in [process, *process.children(recursive=True)])
+    )
+    reaped = process.cpu_times()
+    return float(total + reaped.children_user + reaped.children_system)
 
 
 def _high_water_mark(pid: int) -> int:

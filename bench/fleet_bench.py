@@ -29,9 +29,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import httpx
-from bench_server import PROGRESS_POLL_S, BenchServer, PeakRss, cli
+from bench_server import PROGRESS_POLL_S, BenchServer, PeakRss, cli, cpu_seconds
 from export_data import CUSTOM_EVENT, EVENT_MAKERS, write_bench_files
 from fleet_parts import REPORT_STORES, SharedParts, WorkerNode, use_environment
 
@@ -48,6 +49,16 @@ _QUOTAS = {
 
 
 @dataclass(frozen=True)
+class ReportSize:
+    """What one report weighs: the bytes a worker reads from ClickHouse (the CSV, uncompressed
+    over HTTP) and the bytes it uploads (the ZIP), per row."""
+
+    rows: int
+    files_bytes: int
+    zip_bytes: int
+
+
+@dataclass(frozen=True)
 class Batch:
     reports: str
     workers: int
@@ -57,6 +68,9 @@ class Batch:
     peak_rss: int
     per_process: list[int]
     load: tuple[float, float, float]
+    report: ReportSize
+    cpu_s: dict[str, float]
+    """CPU seconds over the batch, by role: workers, api, clickhouse, s3, postgres."""
 
     @property
     def per_minute(self) -> float:
@@ -72,6 +86,7 @@ class Fleet:
     tokens: list[str]
     start: int
     events: list[str]
+    shared_pids: dict[str, int]
 
 
 def make_accounts(operator_dir: Path, users: int) -> tuple[str, str, list[str]]:
@@ -133,16 +148,24 @@ def measure(
     try:
         for node in nodes:
             node.wait_ready()
+        roles = {"workers": [n.pid for n in nodes], "api": [api.pid]}
+        roles |= {role: [pid] for role, pid in fleet.shared_pids.items()}
         with ExitStack() as stack:
             memories = [stack.enter_context(PeakRss(node.pid)) for node in nodes]
             deadline = time.monotonic() + args.timeout
+            cpu_before = _cpu_by_role(roles)
             polled_s, ids, url = run_batch(api, fleet, nodes, args.jobs, deadline)
+            cpu_s = {r: s - cpu_before[r] for r, s in _cpu_by_role(roles).items()}
         load = os.getloadavg()
     finally:
         for node in nodes:
             node.stop()
-    records = [cli(fleet.operator_dir, "job", "show", job) for job in ids]
-    _check(api, records, url, work / "report.zip")
+    # One `job list` rather than a `job show` per job: each CLI run costs a second of CPU.
+    listed = cli(fleet.operator_dir, "job", "list", "--app", fleet.app_id, "--limit", str(len(ids)))
+    records = [r for r in listed["jobs"] if r["id"] in ids]
+    if len(records) != len(ids):
+        raise SystemExit(f"job list shows {len(records)} of the batch's {len(ids)} jobs")
+    report = _check(api, records, url, work / "report.zip")
     span_s = max(r["finished_at"] for r in records) - min(r["created_at"] for r in records)
     per_process = Counter(r["worker_id"].rsplit("-", 1)[0] for r in records)
     return Batch(
@@ -154,17 +177,25 @@ def measure(
         max(m.peak for m in memories),
         sorted(per_process.values(), reverse=True),
         load,
+        report,
+        cpu_s,
     )
 
 
-def _check(api: BenchServer, records: list[dict[str, object]], url: str, target: Path) -> None:
-    """Every job wrote the same rows; the last report downloads as a whole ZIP."""
+def _cpu_by_role(roles: dict[str, list[int]]) -> dict[str, float]:
+    return {role: sum(cpu_seconds(pid) for pid in pids) for role, pids in roles.items()}
+
+
+def _check(api: BenchServer, records: list[dict[str, Any]], url: str, target: Path) -> ReportSize:
+    """Every job wrote the same rows; the last report downloads as a whole ZIP. Its size."""
     if len({r["rows"] for r in records}) != 1:
         raise SystemExit(f"the jobs wrote different row counts: {[r['rows'] for r in records]}")
     api.download(url, target)
     with zipfile.ZipFile(target) as archive:
         if archive.testzip() is not None:
             raise SystemExit("the downloaded report is damaged")
+        files_bytes = sum(i.file_size for i in archive.infolist())
+    return ReportSize(int(records[0]["rows"]), files_bytes, target.stat().st_size)
 
 
 def compare(args: argparse.Namespace, work: Path) -> tuple[list[Batch], float]:
@@ -177,7 +208,7 @@ def compare(args: argparse.Namespace, work: Path) -> tuple[list[Batch], float]:
         use_environment(parts.env, _QUOTAS)
         operator_dir = work / "operator"
         app_id, key, tokens = make_accounts(operator_dir, args.users)
-        fleet = Fleet(operator_dir, app_id, tokens, start, events)
+        fleet = Fleet(operator_dir, app_id, tokens, start, events, parts.pids)
         for reports in args.reports.split(","):
             use_environment(parts.env, _QUOTAS, parts.reports_env(reports))
             api_dir = work / f"api-{reports}"
@@ -208,7 +239,13 @@ def print_report(results: list[Batch], loaded_s: float, args: argparse.Namespace
         f" {loaded_s:.1f} s; {args.jobs} jobs of {args.users} users per run,"
         f" {args.threads} export thread(s) per worker process"
     )
-    print(f"{os.cpu_count()} CPUs shared by every process of the fleet (and anything else)\n")
+    print(f"{os.cpu_count()} CPUs shared by every process of the fleet (and anything else)")
+    size = results[0].report
+    print(
+        f"a report: {size.rows:,} rows, {size.files_bytes / size.rows:.0f} bytes a row as read"
+        f" from ClickHouse (uncompressed), {size.zip_bytes / size.rows:.1f} bytes a row zipped"
+        f" ({size.files_bytes / size.zip_bytes:.1f}x)\n"
+    )
     print(
         "| reports | worker processes | jobs | first setjob → last complete | jobs/min"
         " | vs 1 | span of the job records | peak worker RSS | vs 1 | jobs per process"
@@ -217,6 +254,20 @@ def print_report(results: list[Batch], loaded_s: float, args: argparse.Namespace
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for b in results:
         print(_row(b, results))
+    print(
+        "\nCPU seconds per job (all processes on the same cores), and rows per CPU-second:\n\n"
+        "| reports | worker processes | workers | ClickHouse | S3 server | PostgreSQL | API node"
+        " | rows per worker CPU-s | rows per ClickHouse CPU-s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for b in results:
+        per_job = {role: s / b.jobs for role, s in b.cpu_s.items()}
+        per_core = {role: b.report.rows / s / 1e6 for role, s in per_job.items() if s}
+        print(
+            f"| {b.reports} | {b.workers} | {per_job['workers']:.2f} | {per_job['clickhouse']:.2f}"
+            f" | {per_job['s3']:.2f} | {per_job['postgres']:.3f} | {per_job['api']:.3f}"
+            f" | {per_core['workers']:.2f} M | {per_core['clickhouse']:.2f} M |"
+        )
 
 
 def main() -> None:

@@ -50,6 +50,8 @@ class SharedParts:
         self._stack = ExitStack()
         self.env: dict[str, str] = {}
         self._s3_env: dict[str, str] = {}
+        self.pids: dict[str, int] = {}
+        """The process of each shared part, whose CPU time the bench reads."""
 
     def __enter__(self) -> SharedParts:
         bin_dir = find_pg_bin()
@@ -70,6 +72,7 @@ class SharedParts:
             self._stack.close()
             raise
         self._s3_env = moto.env
+        self.pids = {"clickhouse": clickhouse.pid, "s3": moto.pid, "postgres": postgres.pid}
         return self
 
     def __exit__(

@@ -51,6 +51,7 @@ class MotoServer:
         command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
         with log.open("wb") as out:
             self._process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        self.pid = self._process.pid
         try:
             _wait_until_it_answers(self._process, url, log)
         except AssertionError:
