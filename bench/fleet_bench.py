@@ -14,8 +14,12 @@ submitted round-robin by U users (default 4) of the space, and the bench polls g
 oldest unfinished job (0.25 s apart, so polling costs the fleet little) until the last is
 complete. Jobs per minute run from the first setjob to the last `complete` the client saw; the
 span of the jobs' own records (first created_at to last finished_at, the database's clock) is
-printed beside it. Peak RSS is the kernel's high-water mark of each worker process (VmHWM) over
-the batch; the largest counts. Every run must finish within --timeout seconds.
+printed beside it; ratios are against the first worker count (1 by default). Peak RSS is the
+kernel's high-water mark of each worker process (VmHWM) over the batch; the largest counts. The
+CPU seconds of each part (workers, ClickHouse, S3, PostgreSQL, API node) over the batch give its
+cost per job and rows per CPU-second, which depend far less than times on what else the machine
+runs. Every job must write the rows loaded, and the last report must download as a whole ZIP.
+Every run must finish within --timeout seconds.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ import httpx
 from bench_server import PROGRESS_POLL_S, BenchServer, PeakRss, cli, cpu_seconds
 from export_data import CUSTOM_EVENT, EVENT_MAKERS, write_bench_files
 from fleet_parts import REPORT_STORES, SharedParts, WorkerNode, use_environment
+from fleet_results import Batch, ReportSize, batch_row, print_report
 
 DAY_S = 86_400
-MB = 1 << 20
 _INGEST_TIMEOUT_S = 600
 _QUOTAS = {
     # A batch from a handful of users, back to back, run after run: far above the defaults.
@@ -46,35 +50,6 @@ _QUOTAS = {
     "RAWEXPORT_JOBS_PER_DAY_USER": "100000",
     "RAWEXPORT_JOBS_PER_DAY_SPACE": "100000",
 }
-
-
-@dataclass(frozen=True)
-class ReportSize:
-    """What one report weighs: the bytes a worker reads from ClickHouse (the CSV, uncompressed
-    over HTTP) and the bytes it uploads (the ZIP), per row."""
-
-    rows: int
-    files_bytes: int
-    zip_bytes: int
-
-
-@dataclass(frozen=True)
-class Batch:
-    reports: str
-    workers: int
-    jobs: int
-    polled_s: float
-    span_s: float
-    peak_rss: int
-    per_process: list[int]
-    load: tuple[float, float, float]
-    report: ReportSize
-    cpu_s: dict[str, float]
-    """CPU seconds over the batch, by role: workers, api, clickhouse, s3, postgres."""
-
-    @property
-    def per_minute(self) -> float:
-        return self.jobs * 60 / self.polled_s
 
 
 @dataclass(frozen=True)
@@ -133,7 +108,10 @@ def run_batch(
     for token, job in submitted:
         while (found := api.report_url(token, job)) is None:
             if time.monotonic() > deadline:
-                raise SystemExit(f"job {job} not complete in time; see {nodes[0].log}")
+                tail = nodes[0].log.read_text()[-2000:]
+                raise SystemExit(
+                    f"job {job} not complete within --timeout; a worker's log:\n{tail}"
+                )
             time.sleep(PROGRESS_POLL_S)
         url = found
     return time.perf_counter() - began, [job for _, job in submitted], url
@@ -165,7 +143,7 @@ def measure(
     records = [r for r in listed["jobs"] if r["id"] in ids]
     if len(records) != len(ids):
         raise SystemExit(f"job list shows {len(records)} of the batch's {len(ids)} jobs")
-    report = _check(api, records, url, work / "report.zip")
+    report = _check(api, records, args.rows, url, work / "report.zip")
     span_s = max(r["finished_at"] for r in records) - min(r["created_at"] for r in records)
     per_process = Counter(r["worker_id"].rsplit("-", 1)[0] for r in records)
     return Batch(
@@ -186,16 +164,18 @@ def _cpu_by_role(roles: dict[str, list[int]]) -> dict[str, float]:
     return {role: sum(cpu_seconds(pid) for pid in pids) for role, pids in roles.items()}
 
 
-def _check(api: BenchServer, records: list[dict[str, Any]], url: str, target: Path) -> ReportSize:
-    """Every job wrote the same rows; the last report downloads as a whole ZIP. Its size."""
-    if len({r["rows"] for r in records}) != 1:
-        raise SystemExit(f"the jobs wrote different row counts: {[r['rows'] for r in records]}")
+def _check(
+    api: BenchServer, records: list[dict[str, Any]], rows: int, url: str, target: Path
+) -> ReportSize:
+    """Every job wrote the rows loaded; the last report downloads as a whole ZIP. Its size."""
+    if {r["rows"] for r in records} != {rows}:
+        raise SystemExit(f"{rows:,} rows loaded, the jobs wrote {[r['rows'] for r in records]}")
     api.download(url, target)
     with zipfile.ZipFile(target) as archive:
         if archive.testzip() is not None:
             raise SystemExit("the downloaded report is damaged")
         files_bytes = sum(i.file_size for i in archive.infolist())
-    return ReportSize(int(records[0]["rows"]), files_bytes, target.stat().st_size)
+    return ReportSize(rows, files_bytes, target.stat().st_size)
 
 
 def compare(args: argparse.Namespace, work: Path) -> tuple[list[Batch], float]:
@@ -218,56 +198,8 @@ def compare(args: argparse.Namespace, work: Path) -> tuple[list[Batch], float]:
                     loaded_s = ingest(api, app_id, key, files)
                 for workers in map(int, args.workers.split(",")):
                     results.append(measure(api, fleet, work, reports, workers, args))
-                    print(_row(results[-1], results), flush=True)
+                    print(batch_row(results[-1], results), flush=True)
     return results, loaded_s
-
-
-def _row(b: Batch, results: list[Batch]) -> str:
-    first = next(r for r in results if r.reports == b.reports)
-    load = "/".join(f"{x:.1f}" for x in b.load)
-    return (
-        f"| {b.reports} | {b.workers} | {b.jobs} | {b.polled_s:.1f} s | {b.per_minute:.1f}"
-        f" | {b.per_minute / first.per_minute:.2f}x | {b.span_s:.1f} s"
-        f" | {b.peak_rss / MB:.0f} MB | {b.peak_rss / first.peak_rss:.2f}x"
-        f" | {'/'.join(map(str, b.per_process))} | {load} |"
-    )
-
-
-def print_report(results: list[Batch], loaded_s: float, args: argparse.Namespace) -> None:
-    print(
-        f"\nfleet benchmark: {args.rows:,} rows of {args.events} loaded through the API node in"
-        f" {loaded_s:.1f} s; {args.jobs} jobs of {args.users} users per run,"
-        f" {args.threads} export thread(s) per worker process"
-    )
-    print(f"{os.cpu_count()} CPUs shared by every process of the fleet (and anything else)")
-    size = results[0].report
-    print(
-        f"a report: {size.rows:,} rows, {size.files_bytes / size.rows:.0f} bytes a row as read"
-        f" from ClickHouse (uncompressed), {size.zip_bytes / size.rows:.1f} bytes a row zipped"
-        f" ({size.files_bytes / size.zip_bytes:.1f}x)\n"
-    )
-    print(
-        "| reports | worker processes | jobs | first setjob → last complete | jobs/min"
-        " | vs 1 | span of the job records | peak worker RSS | vs 1 | jobs per process"
-        " | load average after |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for b in results:
-        print(_row(b, results))
-    print(
-        "\nCPU seconds per job (all processes on the same cores), and rows per CPU-second:\n\n"
-        "| reports | worker processes | workers | ClickHouse | S3 server | PostgreSQL | API node"
-        " | rows per worker CPU-s | rows per ClickHouse CPU-s |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for b in results:
-        per_job = {role: s / b.jobs for role, s in b.cpu_s.items()}
-        per_core = {role: b.report.rows / s / 1e6 for role, s in per_job.items() if s}
-        print(
-            f"| {b.reports} | {b.workers} | {per_job['workers']:.2f} | {per_job['clickhouse']:.2f}"
-            f" | {per_job['s3']:.2f} | {per_job['postgres']:.3f} | {per_job['api']:.3f}"
-            f" | {per_core['workers']:.2f} M | {per_core['clickhouse']:.2f} M |"
-        )
 
 
 def main() -> None:
