@@ -145,6 +145,7 @@ def measure(
         raise SystemExit(f"job list shows {len(records)} of the batch's {len(ids)} jobs")
     report = _check(api, records, args.rows, url, work / "report.zip")
     span_s = max(r["finished_at"] for r in records) - min(r["created_at"] for r in records)
+    first = next(r for r in records if r["id"] == ids[0])
     per_process = Counter(r["worker_id"].rsplit("-", 1)[0] for r in records)
     return Batch(
         reports,
@@ -152,6 +153,7 @@ def measure(
         args.jobs,
         polled_s,
         span_s,
+        first["started_at"] - first["created_at"],
         max(m.peak for m in memories),
         sorted(per_process.values(), reverse=True),
         load,

@@ -28,6 +28,9 @@ class Batch:
     jobs: int
     polled_s: float
     span_s: float
+    wake_s: float
+    """From the first setjob to a worker starting it: how fast an idle worker of another
+    process hears of a job (PostgreSQL's notification), on the database's clock."""
     peak_rss: int
     per_process: list[int]
     load: tuple[float, float, float]
@@ -46,7 +49,7 @@ def batch_row(b: Batch, results: list[Batch]) -> str:
     load = "/".join(f"{x:.1f}" for x in b.load)
     return (
         f"| {b.reports} | {b.workers} | {b.jobs} | {b.polled_s:.1f} s | {b.per_minute:.1f}"
-        f" | {b.per_minute / first.per_minute:.2f}x | {b.span_s:.1f} s"
+        f" | {b.per_minute / first.per_minute:.2f}x | {b.span_s:.1f} s | {b.wake_s * 1000:.0f} ms"
         f" | {b.peak_rss / MB:.0f} MB | {b.peak_rss / first.peak_rss:.2f}x"
         f" | {'/'.join(map(str, b.per_process))} | {load} |"
     )
@@ -67,10 +70,10 @@ def print_report(results: list[Batch], loaded_s: float, args: argparse.Namespace
     )
     print(
         "| reports | worker processes | jobs | first setjob → last complete | jobs/min"
-        " | vs 1 | span of the job records | peak worker RSS | vs 1 | jobs per process"
-        " | load average after |"
+        " | vs 1 | span of the job records | first job started after | peak worker RSS | vs 1"
+        " | jobs per process | load average after |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for b in results:
         print(batch_row(b, results))
     print(
