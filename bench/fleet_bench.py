@@ -19,7 +19,8 @@ kernel's high-water mark of each worker process (VmHWM) over the batch; the larg
 CPU seconds of each part (workers, ClickHouse, S3, PostgreSQL, API node) over the batch give its
 cost per job and rows per CPU-second, which depend far less than times on what else the machine
 runs. Every job must write the rows loaded, and the last report must download as a whole ZIP.
-Every run must finish within --timeout seconds.
+Every run must finish within --timeout seconds. It needs the test extras (moto, pytest for the
+test helpers: `make .venv/.installed-test`) and PostgreSQL's binaries (initdb, pg_ctl).
 """
 
 from __future__ import annotations
