@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import psutil
 
-__all__ = ["BenchServer", "PeakRss", "cli"]
+__all__ = ["PROGRESS_POLL_S", "BenchServer", "PeakRss", "cli", "cpu_seconds"]
 
 RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
 _HEALTH_POLL_S = 0.05
 # Each getprogress costs the server a few ms of CPU that a job on two cores would miss, so the
 # bench polls like a patient client and takes the job's duration from the server's own record.
-_PROGRESS_POLL_S = 0.25
+PROGRESS_POLL_S = 0.25
 
 
 def cli(data_dir: Path, *args: str) -> dict[str, Any]:
@@ -67,6 +67,21 @@ class PeakRss:
         self.peak = sum(_high_water_mark(p.pid) for p in self._family())
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process and its children have used so far.
+
+    Children that already exited count too (the kernel adds theirs to the parent's once it has
+    waited for them): PostgreSQL's backends come and go with their connections.
+    """
+    process = psutil.Process(pid)
+    total = sum(
+        t.user + t.system
+        for t in (p.cpu_times() for p in [process, *process.children(recursive=True)])
+    )
+    reaped = process.cpu_times()
+    return float(total + reaped.children_user + reaped.children_system)
+
+
 def _high_water_mark(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -75,9 +90,9 @@ def _high_water_mark(pid: int) -> int:
 
 
 class BenchServer:
-    """`rawexport serve` on a free loopback port for the length of a `with` block."""
+    """`rawexport serve [OPTIONS]` on a free loopback port for the length of a `with` block."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *options: str) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -97,6 +112,7 @@ class BenchServer:
                 # only add waiting.
                 "--min-job-interval-s",
                 "0",
+                *options,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -139,6 +155,7 @@ class BenchServer:
         return job, self.wait_complete(token, job)
 
     def submit(self, token: str, app_id: str, start: int, end: int, events: list[str]) -> str:
+        """setjob; the job's id."""
         body = {
             "user_token": token,
             "app_id": app_id,
@@ -151,13 +168,16 @@ class BenchServer:
     def status(self, token: str, job: str) -> str:
         return str(self._api("getprogress", {"user_token": token, "job_id": job})["status"])
 
+    def report_url(self, token: str, job: str) -> str | None:
+        """One getprogress: the report's URL once the job is complete, else None."""
+        progress = self._api("getprogress", {"user_token": token, "job_id": job})
+        return str(progress["result"]["url"]) if progress["status"] == "complete" else None
+
     def wait_complete(self, token: str, job: str) -> str:
         """getprogress until the job is complete; its report's URL."""
-        while True:
-            progress = self._api("getprogress", {"user_token": token, "job_id": job})
-            if progress["status"] == "complete":
-                return str(progress["result"]["url"])
-            time.sleep(_PROGRESS_POLL_S)
+        while (url := self.report_url(token, job)) is None:
+            time.sleep(PROGRESS_POLL_S)
+        return url
 
     def download(self, url: str, target: Path) -> int:
         with self._client.stream("GET", url) as response, target.open("wb") as out:

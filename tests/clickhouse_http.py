@@ -267,6 +267,7 @@ class StandIn:
                 stdout=subprocess.PIPE,
                 stderr=log,
             )
+        self.pid = self._process.pid
         assert self._process.stdout is not None
         port = self._process.stdout.readline().strip()  # printed once it listens
         if not port:

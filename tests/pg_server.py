@@ -90,6 +90,11 @@ class PgCluster:
         self._running = True
         return self.url
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (the first line of its postmaster.pid)."""
+        return int((self._data / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         if self._running:
             self._run("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop")

@@ -27,7 +27,7 @@ import pytest
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["report_store_url", "s3_client", "s3_env", "s3_reports_url"]
+__all__ = ["MotoServer", "report_store_url", "s3_client", "s3_env", "s3_reports_url"]
 
 _START_TIMEOUT_S = 60
 
@@ -37,6 +37,40 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+class MotoServer:
+    """moto's server mode in a child process on a free loopback port, until `stop`.
+
+    The bench of a fleet (bench/fleet_bench.py) starts it too, so how to start it is said once.
+    """
+
+    def __init__(self, log: Path) -> None:
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        with log.open("wb") as out:
+            self._process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        self.pid = self._process.pid
+        try:
+            _wait_until_it_answers(self._process, url, log)
+        except AssertionError:
+            self.stop()
+            raise
+        self.env = {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "rawexport-test",
+            "AWS_SECRET_ACCESS_KEY": "rawexport-test-secret",
+            "AWS_REGION": "us-east-1",
+            # The machine's own AWS set-up must not leak into the tests.
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+        """The AWS_* variables that reach this server."""
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=30)
 
 
 def _wait_until_it_answers(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -55,26 +89,11 @@ def _wait_until_it_answers(process: subprocess.Popen[bytes], url: str, log: Path
 @pytest.fixture(scope="session")
 def s3_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The AWS_* variables of a moto server started for this session."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("s3") / "moto.log"
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    server = MotoServer(tmp_path_factory.mktemp("s3") / "moto.log")
     try:
-        _wait_until_it_answers(process, url, log)
-        yield {
-            "AWS_ENDPOINT_URL": url,
-            "AWS_ACCESS_KEY_ID": "rawexport-test",
-            "AWS_SECRET_ACCESS_KEY": "rawexport-test-secret",
-            "AWS_REGION": "us-east-1",
-            # The machine's own AWS set-up must not leak into the tests.
-            "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        }
+        yield server.env
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def s3_client(env: dict[str, str]) -> S3Client:
