@@ -41,8 +41,9 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def error_examples(answer: dict[str, Any]) -> dict[str, Any]:
-    examples: dict[str, Any] = answer.get("content", {}).get("application/json", {})
-    return examples.get("examples", {})
+    media: dict[str, Any] = answer.get("content", {}).get("application/json", {})
+    examples: dict[str, Any] = media.get("examples", {})
+    return examples
 
 
 def test_setjob_request_names_its_fields(document: dict[str, Any]) -> None:
