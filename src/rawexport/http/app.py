@@ -21,6 +21,7 @@ from rawexport.http.download import download
 from rawexport.http.envelope import error_response, ok
 from rawexport.http.getprogress import getprogress
 from rawexport.http.ingest import ingest_events, ingest_users
+from rawexport.http.metrics import RequestMetrics, metrics_endpoint
 from rawexport.http.openapi import (
     DOWNLOAD,
     GETPROGRESS,
@@ -128,6 +129,12 @@ def create_app(
         INGEST_USERS,
     )
     route("/healthz", healthz, ["GET"], "Liveness probe")
+    metrics_route = runtime.settings.metrics_route
+    if metrics_route is not None:
+        app.add_route(
+            metrics_route, metrics_endpoint(lambda: runtime.engine), include_in_schema=False
+        )
+        app.add_middleware(RequestMetrics)
 
     openapi.install(app)
     app.add_exception_handler(ApiError, _api_error)
