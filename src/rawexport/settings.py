@@ -88,7 +88,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "metrics_path",
         "/metrics",
-        "Path of the Prometheus metrics on the API's port (empty or `off`: no metrics).",
+        "Path of the Prometheus metrics on the API's port (`off`, or an empty `--metrics-path`: "
+        "no metrics).",
         str,
     ),
     Setting(

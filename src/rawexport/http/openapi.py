@@ -1,11 +1,11 @@
 """What `/docs` and `/openapi.json` say about each endpoint: bodies, answers and error codes.
 
-The models here describe the wire format only. The handlers read their bodies themselves (JSON
-whatever the Content-Type, a form as a fallback, the published order of the checks), so the
-models reach the document through `openapi_extra` and `responses=`, never as FastAPI body
-parameters that would validate (and answer 422) before the handler runs. The error answers are
-made from `domain.errors`: each endpoint names the codes it can give, and their HTTP statuses,
-messages and example envelopes come from the one published table.
+The handlers read their bodies themselves (JSON whatever the Content-Type, a form as a fallback,
+the published order of the checks), so the models of `openapi_models` reach the document through
+`openapi_extra` and `responses=`, never as FastAPI body parameters that would validate (and
+answer 422) before the handler runs. The error answers are made from `domain.errors`: each
+endpoint names the codes it can give, and their HTTP statuses, messages and example envelopes
+come from the one published table.
 """
 
 from __future__ import annotations
@@ -13,161 +13,37 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from string import Formatter
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
 
 from rawexport.domain.errors import MESSAGES, ApiError, Code
+from rawexport.http.openapi_models import (
+    EXAMPLE_JOB,
+    REF,
+    SCHEMAS,
+    ErrorAnswer,
+    LoadAnswer,
+    ProgressAnswer,
+    ProgressRequest,
+    SetJobAnswer,
+    SetJobRequest,
+)
 
 __all__ = [
     "DOWNLOAD",
     "GETPROGRESS",
     "INGEST_EVENTS",
     "INGEST_USERS",
-    "SCHEMAS",
     "SETJOB",
     "Endpoint",
     "install",
 ]
 
-_REF = "#/components/schemas/{model}"
-_EXAMPLE_APP = "af0606ed-bbdc-065a-952c-0d92561f107c"
-_EXAMPLE_JOB = "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
-
-
-class Conditions(BaseModel):
-    """Conditions on one parameter; all must hold. No operator: the parameter is present."""
-
-    gt: float | str | None = None
-    lt: float | str | None = None
-    gte: float | str | None = None
-    lte: float | str | None = None
-    eq: float | str | bool | list[float | str | bool] | None = Field(
-        None, description="Equal; with a list: one of the values."
-    )
-    neq: float | str | bool | list[float | str | bool] | None = Field(
-        None, description="Not equal; with a list: none of the values."
-    )
-
-
-class CustomEvent(BaseModel):
-    """A custom event, filtered on its parameters, written to `ALIAS.csv`."""
-
-    name: str
-    alias: str | None = Field(None, description="The file name (default: the event's name).")
-    filters: dict[str, Conditions] | None = None
-
-
-class SetJobRequest(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "app_id": _EXAMPLE_APP,
-                    "start_date": 1764028800,
-                    "end_date": 1764633600,
-                    "events": [
-                        "rp",
-                        {"name": "levelComplete", "filters": {"difficulty": {"gt": 5}}},
-                    ],
-                }
-            ]
-        }
-    )
-
-    user_token: str | None = Field(None, description="The token, when not in the query string.")
-    app_id: str = Field(description="The app to export.")
-    start_date: float = Field(description="UNIX seconds, UTC: the first second of the window.")
-    end_date: float = Field(description="UNIX seconds, UTC: the window ends before it.")
-    events: list[str | CustomEvent] | None = Field(
-        None,
-        description="Standard event ids, `sbs_payments`, `@basic_events`, `@custom_events`, "
-        "custom event names or filtered custom events; empty or absent: every event.",
-    )
-    format: Literal["csv", "jsonl", "parquet"] = Field("csv", description="Extension.")
-    users_filter: dict[str, Conditions] | None = Field(
-        None, description="Extension: only events of users whose card matches, by users.csv column."
-    )
-
-
-class ProgressRequest(BaseModel):
-    """The POST form of getprogress (a JSON or form body); GET takes the query string."""
-
-    user_token: str | None = Field(None, description="The token, when not in the query string.")
-    job_id: str | None = Field(None, description="The id setjob answered.")
-
-
-class SetJobAnswer(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status_code": 200, "data": _EXAMPLE_JOB}]}
-    )
-
-    status_code: Literal[200]
-    data: str = Field(description="The job's id.")
-
-
-class ReportResult(BaseModel):
-    msg: str = Field(description="`Report file is ready`, or the message of an empty result.")
-    format: Literal["csv", "jsonl", "parquet"] | None = None
-    url: str | None = Field(None, description="Where to download the report.")
-    ttl: int | None = Field(None, description="The report's lifetime in seconds.")
-    expire: int | None = Field(None, description="UNIX seconds when the report is deleted.")
-
-
-class Progress(BaseModel):
-    status: Literal["pending", "running", "complete"]
-    percent_complete: int = Field(ge=0, le=100)
-    result: ReportResult | None = Field(None, description="Only once complete.")
-
-
-class ProgressAnswer(BaseModel):
-    status_code: Literal[200, 201, 202]
-    data: Progress
-
-
-class Loaded(BaseModel):
-    rows: dict[str, int] = Field(description="Rows stored per event (or `users`).")
-    total: int
-
-
-class LoadAnswer(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"status_code": 200, "data": {"rows": {"rg": 1, "tr": 3}, "total": 4}}]
-        }
-    )
-
-    status_code: Literal[200]
-    data: Loaded
-
-
-class ErrorEntry(BaseModel):
-    code: int = Field(description="One of the published error codes.")
-    msg: str
-
-
-class ErrorAnswer(BaseModel):
-    status_code: int = Field(description="Equal to the HTTP status.")
-    errors: list[ErrorEntry] = Field(min_length=1, max_length=1)
-
-
-_MODELS: tuple[type[BaseModel], ...] = (
-    SetJobRequest,
-    ProgressRequest,
-    SetJobAnswer,
-    ProgressAnswer,
-    LoadAnswer,
-    ErrorAnswer,
-)
-_, _DEFS = models_json_schema([(m, "validation") for m in _MODELS], ref_template=_REF)
-SCHEMAS: dict[str, Any] = _DEFS["$defs"]
-"""Every model's JSON schema, for the document's `components/schemas`."""
-
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": _REF.format(model=model.__name__)}
+    return {"$ref": REF.format(model=model.__name__)}
 
 
 def _json(model: type[BaseModel], **extra: Any) -> dict[str, Any]:
@@ -292,7 +168,7 @@ GETPROGRESS = Endpoint(
                 "result": {
                     "msg": "Report file is ready",
                     "format": "csv",
-                    "url": f"http://127.0.0.1:8000/api/v1/rawexport/download/?job_id={_EXAMPLE_JOB}",
+                    "url": f"http://127.0.0.1:8000/api/v1/rawexport/download/?job_id={EXAMPLE_JOB}",
                     "ttl": 86400,
                     "expire": 1764720000,
                 },
