@@ -47,6 +47,7 @@ def serve(host: str, port: int, data_dir: Path, as_json: bool, **overrides: Any)
 
 def run_server(rt: Runtime, host: str, port: int) -> None:
     """Serve until interrupted; workers start with the app and stop before it exits."""
+    logs.configure(rt.settings.log_format)
     rt.store  # noqa: B018 - open the event store before taking requests
     pool = (
         WorkerPool(rt.jobs, rt.store, rt.reports, rt.settings, run_export)
@@ -71,8 +72,7 @@ def run_server(rt: Runtime, host: str, port: int) -> None:
         start_workers=start_workers if pool else None,
         notify_workers=pool.notify if pool else lambda: None,
     )
-    logs.configure(rt.settings.log_format)
-    # log_config=None: uvicorn's loggers keep the format just configured.
+    # log_config=None: uvicorn's loggers keep the format configured above.
     config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
     try:
         uvicorn.Server(config).run()
