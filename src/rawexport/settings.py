@@ -85,6 +85,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
+    Setting(
+        "metrics_path",
+        "/metrics",
+        "Path of the Prometheus metrics on the API's port (`off`, or an empty `--metrics-path`: "
+        "no metrics).",
+        str,
+    ),
+    Setting(
+        "metrics_port",
+        0,
+        "Port of the Prometheus metrics of `rawexport worker` (0: none); the API serves them "
+        "at `metrics_path` instead.",
+    ),
+    Setting("log_format", "text", "`text`, or `json` (one object a line) for log shippers.", str),
 )
 
 
@@ -111,6 +125,9 @@ class Settings:
     max_events: int = 100
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
+    metrics_path: str = "/metrics"
+    metrics_port: int = 0
+    log_format: str = "text"
 
     @classmethod
     def load(
@@ -132,6 +149,12 @@ class Settings:
         if "data_dir" in values:
             values["data_dir"] = Path(str(values["data_dir"]))
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def metrics_route(self) -> str | None:
+        """Where the API serves its metrics, or None when they are off."""
+        path = self.metrics_path.strip()
+        return None if path in ("", "off") else "/" + path.lstrip("/")
 
     @property
     def metadata_url(self) -> str:

@@ -14,6 +14,7 @@ import click
 from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.tables import emit_rows, field, moment
 from rawexport.meta.accounts import App, User
+from rawexport.observability import journal
 
 __all__ = ["app", "space", "token", "user"]
 
@@ -131,6 +132,7 @@ def token_reset(user_id: str, data_dir: Path, as_json: bool) -> None:
     """Issue a new token; the old one stops working at once."""
     with runtime_for(data_dir) as rt:
         emit(as_json, {"user_token": rt.accounts.reset_token(user_id)})
+        journal.token_reset(user_id)
 
 
 @click.group()

@@ -21,8 +21,8 @@ from rawexport.cli.common import operator_command, runtime_for
 from rawexport.cli.options import setting_options
 from rawexport.cli.serverfile import read_server_info, remove_server_info, write_server_info
 from rawexport.export.engine import run_export
-from rawexport.http import access_log
 from rawexport.http.app import create_app
+from rawexport.observability import logs
 from rawexport.runtime import Runtime
 from rawexport.workers.pool import WorkerPool
 
@@ -47,6 +47,7 @@ def serve(host: str, port: int, data_dir: Path, as_json: bool, **overrides: Any)
 
 def run_server(rt: Runtime, host: str, port: int) -> None:
     """Serve until interrupted; workers start with the app and stop before it exits."""
+    logs.configure(rt.settings.log_format)
     rt.store  # noqa: B018 - open the event store before taking requests
     pool = (
         WorkerPool(rt.jobs, rt.store, rt.reports, rt.settings, run_export)
@@ -71,8 +72,8 @@ def run_server(rt: Runtime, host: str, port: int) -> None:
         start_workers=start_workers if pool else None,
         notify_workers=pool.notify if pool else lambda: None,
     )
-    config = uvicorn.Config(app, host=host, port=port, log_level="info")
-    access_log.install()
+    # log_config=None: uvicorn's loggers keep the format configured above.
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
     try:
         uvicorn.Server(config).run()
     finally:

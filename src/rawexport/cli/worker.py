@@ -22,6 +22,8 @@ from rawexport.cli.common import operator_command, runtime_for
 from rawexport.cli.options import setting_options
 from rawexport.cli.serverfile import read_server_info
 from rawexport.export.engine import run_export
+from rawexport.observability import logs
+from rawexport.observability.exposition import start_metrics_server
 from rawexport.runtime import Runtime
 from rawexport.workers.pool import WorkerPool
 
@@ -38,8 +40,8 @@ READY = "rawexport worker ready"
 @operator_command
 def worker(data_dir: Path, as_json: bool, **overrides: Any) -> None:
     """Run export workers and the report sweeper, with no API; stop with SIGTERM or Ctrl-C."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with runtime_for(data_dir, **overrides) as rt:
+        logs.configure(rt.settings.log_format)
         if rt.settings.workers < 1:
             raise click.ClickException("--workers must be at least 1 for `rawexport worker`")
         running = read_server_info(data_dir) if rt.owns_data_dir else None
@@ -63,9 +65,13 @@ def run_workers(rt: Runtime) -> None:
         signal.signal(signum, on_signal)
     pool = WorkerPool(rt.jobs, rt.store, rt.reports, rt.settings, run_export)
     pool.start()
+    port = rt.settings.metrics_port
+    stop_metrics = start_metrics_server(port, lambda: rt.engine) if port else None
     log.info("%s: %d export workers, pid %d", READY, rt.settings.workers, os.getpid())
     try:
         stopping.wait()
     finally:
+        if stop_metrics:
+            stop_metrics()
         pool.stop()
         log.info("rawexport worker stopped")

@@ -16,10 +16,20 @@ from starlette.routing import Route
 
 from rawexport import __version__
 from rawexport.domain.errors import ApiError, Code
+from rawexport.http import openapi
 from rawexport.http.download import download
 from rawexport.http.envelope import error_response, ok
 from rawexport.http.getprogress import getprogress
 from rawexport.http.ingest import ingest_events, ingest_users
+from rawexport.http.metrics import RequestMetrics, metrics_endpoint
+from rawexport.http.openapi import (
+    DOWNLOAD,
+    GETPROGRESS,
+    INGEST_EVENTS,
+    INGEST_USERS,
+    SETJOB,
+    Endpoint,
+)
 from rawexport.http.setjob import setjob
 from rawexport.http.state import AppState
 from rawexport.runtime import Runtime
@@ -29,30 +39,6 @@ __all__ = ["create_app"]
 log = logging.getLogger("rawexport.http")
 
 PREFIX = "/api/v1/rawexport"
-
-_TOKEN = {"name": "user_token", "in": "query", "required": False, "schema": {"type": "string"}}
-_JOB = {"name": "job_id", "in": "query", "required": False, "schema": {"type": "string"}}
-_JSON_BODY = {
-    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}
-}
-_DOCS: dict[str, dict[str, Any]] = {
-    "setjob": {"parameters": [_TOKEN], "requestBody": _JSON_BODY},
-    "getprogress": {"parameters": [_TOKEN, _JOB], "requestBody": _JSON_BODY},
-    "download": {"parameters": [_JOB, _TOKEN]},
-    "ingest": {
-        "parameters": [
-            {"name": "app_id", "in": "query", "required": True, "schema": {"type": "string"}},
-            {"name": "format", "in": "query", "schema": {"enum": ["jsonl", "csv", "parquet"]}},
-            {
-                "name": "X-Ingest-Key",
-                "in": "header",
-                "required": True,
-                "schema": {"type": "string"},
-            },
-        ],
-        "requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
-    },
-}
 
 
 def create_app(
@@ -82,38 +68,48 @@ def create_app(
     )
     app.state.rawexport = AppState(runtime, notify_workers, admin_key)
 
-    def route(path: str, endpoint: Callable[..., Any], methods: list[str], **docs: Any) -> None:
+    def route(
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: list[str],
+        summary: str,
+        docs: Endpoint | None = None,
+    ) -> None:
         # One route per method: OpenAPI needs an operation id per method, and FastAPI gives a
-        # route with several methods one id for all of them.
+        # route with several methods one id for all of them. `Response`: the handlers answer
+        # themselves, so FastAPI adds no JSON schema of its own to the documented answers.
         for method in methods:
             app.add_api_route(
                 path,
                 endpoint,
                 methods=[method],
                 operation_id=f"{endpoint.__name__}_{method.lower()}",
-                **docs,
+                summary=summary,
+                response_class=Response,
+                openapi_extra=docs.openapi_extra if docs else None,
+                responses=docs.responses if docs else None,
             )
 
     route(
         f"{PREFIX}/setjob",
         setjob,
         ["POST"],
-        openapi_extra=_DOCS["setjob"],
-        summary="Assign an export job",
+        "Assign an export job",
+        SETJOB,
     )
     route(
         f"{PREFIX}/getprogress",
         getprogress,
         ["GET", "POST"],
-        openapi_extra=_DOCS["getprogress"],
-        summary="A job's status",
+        "A job's status",
+        GETPROGRESS,
     )
     route(
         f"{PREFIX}/download/",
         download,
         ["GET", "HEAD"],
-        openapi_extra=_DOCS["download"],
-        summary="Download the report ZIP",
+        "Download the report ZIP",
+        DOWNLOAD,
     )
     app.add_api_route(
         f"{PREFIX}/download", download, methods=["GET", "HEAD"], include_in_schema=False
@@ -122,18 +118,25 @@ def create_app(
         "/api/v1/events",
         ingest_events,
         ["POST"],
-        openapi_extra=_DOCS["ingest"],
-        summary="Load events (JSON lines) into a running server",
+        "Load events (JSON lines) into a running server",
+        INGEST_EVENTS,
     )
     route(
         "/api/v1/users",
         ingest_users,
         ["POST"],
-        openapi_extra=_DOCS["ingest"],
-        summary="Load user cards (JSON lines) into a running server",
+        "Load user cards (JSON lines) into a running server",
+        INGEST_USERS,
     )
-    route("/healthz", healthz, ["GET"], summary="Liveness probe")
+    route("/healthz", healthz, ["GET"], "Liveness probe")
+    metrics_route = runtime.settings.metrics_route
+    if metrics_route is not None:
+        app.add_route(
+            metrics_route, metrics_endpoint(lambda: runtime.engine), include_in_schema=False
+        )
+        app.add_middleware(RequestMetrics)
 
+    openapi.install(app)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _routing_error)
     app.add_exception_handler(Exception, _unexpected)

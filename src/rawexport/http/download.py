@@ -21,6 +21,7 @@ from rawexport.http.byte_ranges import ByteRange, RangeNotSatisfiable, requested
 from rawexport.http.getprogress import job_id_of
 from rawexport.http.params import Params, read_params
 from rawexport.http.state import AppState, app_state
+from rawexport.observability.metrics import download_served
 from rawexport.reports import ReportObject
 
 __all__ = ["download"]
@@ -65,6 +66,8 @@ def _serve(
         raise ApiError(
             14, {"file_id": job_id}, detail=f"The report may be downloaded at most {limit} times."
         )
+    if whole:
+        download_served()
     return job_id, report, sent
 
 

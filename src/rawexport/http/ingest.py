@@ -22,6 +22,7 @@ from rawexport.domain.errors import ApiError, Code
 from rawexport.domain.validation import storable
 from rawexport.http.params import BodyTooLarge, limited_stream
 from rawexport.http.state import AppState, app_state
+from rawexport.observability import journal
 from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
 
 __all__ = ["ingest_events", "ingest_users"]
@@ -68,9 +69,11 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
                 load_file, state.runtime.store, app_id, path, users=users, source_name=source
             )
         except LoadError as exc:
+            journal.load_rejected(app_id, source, str(exc))
             raise ApiError(Code.WRONG_TYPE, text=str(exc)) from None
     finally:
         await run_in_threadpool(shutil.rmtree, workdir, ignore_errors=True)
+    journal.loaded(app_id, source, users=users, rows=report.total)
     return JSONResponse({"status_code": 200, "data": {"rows": report.rows, "total": report.total}})
 
 

@@ -13,6 +13,7 @@ from rawexport.domain.validation import build_spec, check_fields, storable
 from rawexport.http.envelope import ok
 from rawexport.http.params import Params, authenticate, read_params
 from rawexport.http.state import AppState, app_state
+from rawexport.observability import journal, metrics
 from rawexport.store import known_custom_events
 
 __all__ = ["setjob"]
@@ -46,4 +47,10 @@ def _assign(state: AppState, params: Params) -> str:
         retention_days=rt.settings.retention_days,
         custom_events=lambda names: known_custom_events(rt.store, app.id, names),
     )
-    return rt.jobs.submit(user, spec, rt.limits)
+    try:
+        job_id = rt.jobs.submit(user, spec, rt.limits)
+    except ApiError as refusal:  # submit refuses with a limit's code only
+        metrics.quota_refused(refusal.code)
+        raise
+    journal.job_accepted(job_id, user_id=user.id, space_id=user.space_id, app_id=app.id)
+    return job_id

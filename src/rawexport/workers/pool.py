@@ -30,6 +30,7 @@ from rawexport.domain.jobspec import JobSpec
 from rawexport.export.zipstream import ZipSink
 from rawexport.meta.jobs import Job, JobQueue
 from rawexport.meta.wakeup import SubmissionListener
+from rawexport.observability import journal
 from rawexport.reports import ReportStore, report_key
 from rawexport.settings import Settings
 from rawexport.store.base import EventStore
@@ -181,6 +182,7 @@ class WorkerPool:
 
     def _run(self, job: Job, worker_id: str) -> None:
         lease = _Lease(job.id, worker_id)
+        journal.job_started(job.id, worker_id)
 
         def on_progress(percent: int) -> None:
             if lease.lost or self._stopping.is_set():
@@ -215,6 +217,8 @@ class WorkerPool:
             ttl_s=self._settings.report_ttl_s,
         ):
             log.warning("job %s was re-queued while this worker ran it; result dropped", job.id)
+        else:
+            journal.job_finished(job.id, result)
 
     def _abandon(self, lease: _Lease, error: Exception) -> None:
         # The export may wrap our _Interrupted in its own error, so the lease decides, not the type.
@@ -229,6 +233,7 @@ class WorkerPool:
             log.exception("job %s failed", lease.job_id, exc_info=error)
             message = str(error) or type(error).__name__
             self._queue.fail(lease.job_id, lease.worker_id, message)
+            journal.job_failed(lease.job_id, message)
 
     def _record_progress(self, lease: _Lease, percent: int) -> None:
         try:
@@ -248,14 +253,7 @@ class WorkerPool:
 
     def _reclaim(self, stale_after_s: float) -> None:
         reclaimed = self._queue.reclaim_stale(stale_after_s, self._settings.max_attempts)
-        if reclaimed.requeued:
-            log.warning("re-queued %d jobs whose worker stopped heartbeating", reclaimed.requeued)
-        if reclaimed.failed:
-            log.error(
-                "failed %d jobs that stopped their worker %d times",
-                reclaimed.failed,
-                self._settings.max_attempts,
-            )
+        journal.jobs_reclaimed(*reclaimed, self._settings.max_attempts)
 
     def _sweep(self) -> None:
         swept = sweep_expired_reports(self._queue, self._reports)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rawexport.domain.states import JobStatus
 from rawexport.meta.jobs import JobQueue
+from rawexport.observability import journal
 from rawexport.reports import ReportStore, job_id_of_report
 
 __all__ = ["remove_crash_leftovers", "sweep_expired_reports"]
@@ -20,6 +21,7 @@ def sweep_expired_reports(queue: JobQueue, reports: ReportStore) -> int:
         if job.report_key is not None:
             reports.delete(job.report_key)
         queue.forget_report(job.id)
+        journal.job_expired(job.id, job.report_key)
     return len(expired)
 
 
