@@ -70,6 +70,11 @@ SETTINGS: tuple[Setting, ...] = (
         "A job whose worker stopped heartbeating this many times fails (code 1) instead.",
     ),
     Setting(
+        "job_timeout_s",
+        3600,
+        "An export running longer than this many seconds is stopped and its job fails (code 1).",
+    ),
+    Setting(
         "poll_s",
         1,
         "Seconds between an idle worker's looks for jobs it was not woken for "
@@ -99,6 +104,7 @@ class Settings:
     heartbeat_s: int = 5
     stale_after_s: int = 30
     max_attempts: int = 3
+    job_timeout_s: int = 3600
     poll_s: int = 1
     sweep_interval_s: int = 60
     max_body_bytes: int = 1 << 20

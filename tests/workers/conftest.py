@@ -40,10 +40,17 @@ def submit(engine: Engine, queue: JobQueue) -> Callable[[], str]:
     return submit_job
 
 
+class _Opaque:
+    """A store that is only named: every query would fail."""
+
+    url = "opaque://"
+    database = "opaque"
+
+
 @pytest.fixture
 def opaque_store() -> EventStore:
-    """What the pool hands to run_export: the pool only passes the store on, never uses it."""
-    return cast(EventStore, object())
+    """What the pool hands on to run_export (in a wrapper that can interrupt it), never using it."""
+    return cast(EventStore, _Opaque())
 
 
 @pytest.fixture

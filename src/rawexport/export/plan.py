@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rawexport.domain.catalog import CUSTOM_TABLE, SBS_PAYMENT_TYPES, SBS_PAYMENTS, Table
 from rawexport.domain.catalog import standard_event as standard_table
-from rawexport.domain.jobspec import EventSelection, JobSpec
+from rawexport.domain.jobspec import EventSelection, Filter, JobSpec
 from rawexport.export.columns import select_list, spread_column
 from rawexport.export.filters import filter_sql, param_subject
 from rawexport.export.names import safe_file_name
@@ -62,10 +62,18 @@ def plan_files(
     common = [*window]
     if spec.users_filter:
         common.append(matching_users_sql(spec.users_filter, app, params))
-    sources = [_source(s, common, params) for s in selections]
+    # One source, and one probe, per distinct rows asked: an event under a hundred aliases is
+    # probed once (and read once by users.csv), so the cost grows with what is asked only.
+    by_rows: dict[tuple[str, bool, tuple[Filter, ...]], tuple[Table, str]] = {}
+    for s in selections:
+        if (s.event, s.custom, s.filters) not in by_rows:
+            by_rows[s.event, s.custom, s.filters] = _source(s, common, params)
+    sources = [by_rows[s.event, s.custom, s.filters] for s in selections]
+    unique = list(by_rows.values())
     # The probes are independent, and one alone keeps about one core busy.
     with ThreadPoolExecutor(max_workers=_PROBE_THREADS) as pool:
-        probes = list(pool.map(lambda ts: _probe(store, ts[0], ts[1], params), sources))
+        probed = dict(zip(unique, pool.map(lambda ts: _probe(store, ts[0], ts[1], params), unique)))
+    probes = [probed[source] for source in sources]
     return [
         _plan(s, table, source, probe, params, safe_file_name(s.file_stem, extension, taken))
         for s, (table, source), probe in zip(selections, sources, probes, strict=True)

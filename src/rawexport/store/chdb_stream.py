@@ -82,6 +82,11 @@ class FifoStream:
         """The rows written, once the output has been read to its end."""
         return self._rows if self._drained else None
 
+    def cancel(self) -> None:
+        """Stop the query, from any thread: its failure ends the reader's iteration."""
+        if not self._drained:
+            self._cancel()
+
     def close(self) -> None:
         """Wait for the producer to end, stopping it if its output was not read to its end.
 
