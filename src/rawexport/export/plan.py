@@ -72,7 +72,8 @@ def plan_files(
     unique = list(by_rows.values())
     # The probes are independent, and one alone keeps about one core busy.
     with ThreadPoolExecutor(max_workers=_PROBE_THREADS) as pool:
-        probed = dict(zip(unique, pool.map(lambda ts: _probe(store, ts[0], ts[1], params), unique)))
+        found = pool.map(lambda ts: _probe(store, ts[0], ts[1], params), unique)
+        probed = dict(zip(unique, found, strict=True))
     probes = [probed[source] for source in sources]
     return [
         _plan(s, table, source, probe, params, safe_file_name(s.file_stem, extension, taken))
