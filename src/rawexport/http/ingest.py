@@ -11,6 +11,7 @@ import hmac
 import shutil
 import tempfile
 import uuid
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -56,6 +57,9 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
         return _error(401, 11, "Authorization error. Wrong or missing X-Ingest-Key for this app.")
     limit = state.runtime.settings.max_ingest_bytes
     source = Path(request.headers.get("x-source-name", f"upload{ENDINGS[fmt]}")).name
+    # A retry of an upload whose answer was lost is skipped (see store/loading/batches.py).
+    batch = request.headers.get("idempotency-key") or None
+    force = request.query_params.get("force") == "1"
     workdir = await run_in_threadpool(_new_workdir, state.runtime.settings.data_dir / "tmp")
     try:
         path = workdir / f"{uuid.uuid4().hex}{ENDINGS[fmt]}"
@@ -65,13 +69,19 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
             return _error(413, 3, f"The upload exceeds the limit of {limit} bytes.")
         try:
             report = await run_in_threadpool(
-                load_file, state.runtime.store, app_id, path, users=users, source_name=source
+                partial(load_file, users=users, source_name=source, force=force, batch_id=batch),
+                state.runtime.store,
+                app_id,
+                path,
             )
         except LoadError as exc:
             return _error(400, 5, str(exc))
     finally:
         await run_in_threadpool(shutil.rmtree, workdir, ignore_errors=True)
-    return JSONResponse({"status_code": 200, "data": {"rows": report.rows, "total": report.total}})
+    data = {"rows": report.rows, "total": report.total}
+    if report.already_loaded_on is not None:
+        data["already_loaded_on"] = report.already_loaded_on
+    return JSONResponse({"status_code": 200, "data": data})
 
 
 def _new_workdir(parent: Path) -> Path:

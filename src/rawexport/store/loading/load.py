@@ -18,6 +18,7 @@ import orjson
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
+from rawexport.store.loading.batches import file_digest, loaded_on, record_batch
 from rawexport.store.loading.chunks import ChunkFiles
 from rawexport.store.loading.lines import MAX_REPORTED_ERRORS, Validated, validate_lines
 from rawexport.store.loading.parallel import validate_in_parallel
@@ -49,13 +50,26 @@ def load_file(
     *,
     users: bool = False,
     source_name: str | None = None,
+    batch_id: str | None = None,
+    force: bool = False,
 ) -> LoadReport:
     """Store the events (or, with `users`, the user cards) of `path` for `app_id`.
 
     Raises LoadError naming `source_name` (default: the path) and every bad line, having
-    stored nothing, when any line is not valid.
+    stored nothing, when any line is not valid. A batch (`batch_id`, default the file's
+    digest) already loaded for the app is skipped and reported so, unless `force`; the batch
+    is recorded once its rows are in place (see `batches`: a crash in between loads it again).
     """
-    name = source_name or str(path)
+    kind = "users" if users else "events"  # the same bytes as cards and as events differ
+    batch = f"{kind}:{batch_id or file_digest(path)}"
+    if not force and (before := loaded_on(store, app_id, batch)) is not None:
+        return LoadReport(already_loaded_on=before)
+    report = _load(store, app_id, path, users, source_name or str(path))
+    record_batch(store, app_id, batch, report.total)
+    return report
+
+
+def _load(store: EventStore, app_id: str, path: Path, users: bool, name: str) -> LoadReport:
     workdir = tempfile.TemporaryDirectory(prefix="rawexport-load-")
     with workdir, Staging(store) as staging:
         stage, work = partial(_stage, staging), Path(workdir.name)
