@@ -80,7 +80,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between an idle worker's looks for jobs it was not woken for "
         "(PostgreSQL wakes workers of every process at once).",
     ),
-    Setting("sweep_interval_s", 60, "Seconds between sweeps that delete expired reports."),
+    Setting(
+        "sweep_interval_s",
+        60,
+        "Seconds between sweeps that delete expired reports and what crashed processes left.",
+    ),
+    Setting(
+        "staging_ttl_s",
+        86400,
+        "A load's staging table older than this many seconds (by the event store's clock) is "
+        "taken for the leftover of a crashed load and dropped.",
+    ),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
 )
@@ -107,6 +117,7 @@ class Settings:
     job_timeout_s: int = 3600
     poll_s: int = 1
     sweep_interval_s: int = 60
+    staging_ttl_s: int = 86400
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
 

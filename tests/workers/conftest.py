@@ -15,7 +15,7 @@ from rawexport.meta.accounts import Accounts
 from rawexport.meta.jobs import JobQueue
 from rawexport.reports import LocalReportStore
 from rawexport.settings import Settings
-from rawexport.store.base import EventStore
+from rawexport.store.base import EventStore, Params
 from rawexport.workers.pool import RunExport, WorkerPool
 
 __all__ = ["opaque_store", "pools", "submit"]
@@ -41,10 +41,13 @@ def submit(engine: Engine, queue: JobQueue) -> Callable[[], str]:
 
 
 class _Opaque:
-    """A store that is only named: every query would fail."""
+    """A store without tables: the pool's sweeper finds nothing in it, exports are not run."""
 
     url = "opaque://"
     database = "opaque"
+
+    def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        return []
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.serverfile import ServerInfo, read_server_info
+from rawexport.store.leftovers import remove_leftovers
 from rawexport.store.loading import FILE_FORMATS, LoadError, LoadReport, load_file
 
 __all__ = ["load"]
@@ -56,6 +57,8 @@ def load(
     with runtime_for(data_dir) as rt:
         if rt.accounts.app(app_id) is None:
             raise click.ClickException(f"unknown app {app_id}")
+        if server is None:  # an embedded store is this process's alone (see serve)
+            remove_leftovers(rt.store, 0 if rt.owns_data_dir else rt.settings.staging_ttl_s)
         for number, path in enumerate(files, 1):
             what = f"{path.name} ({number} of {len(files)})"
             if server is not None:
@@ -73,7 +76,10 @@ def load(
                 )
             rows.update(report.rows)
     if as_json:
-        emit(True, {"rows": dict(rows), "total": rows.total(), "skipped": skipped})
+        loaded: dict[str, object] = {"rows": dict(rows), "total": rows.total()}
+        if skipped:
+            loaded["skipped"] = skipped  # the files loaded before, by name
+        emit(True, loaded)
     else:
         Console().print(_rows_table(rows))
 

@@ -11,11 +11,11 @@ import contextlib
 import fcntl
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import TracebackType
+
+from rawexport.store.leftovers import private_tempdir
 
 __all__ = ["FifoStream", "PIPE_BUFFER"]
 
@@ -38,7 +38,7 @@ class FifoStream:
         self._drained = False
         self._failure: BaseException | None = None
         self._closed = False
-        self._workdir = Path(tempfile.mkdtemp(prefix="rawexport-"))
+        self._workdir = private_tempdir("fifo")  # removed after a crash: see leftovers
         self._fifo = self._workdir / "result"
         try:
             os.mkfifo(self._fifo, 0o600)

@@ -39,6 +39,7 @@ from rawexport.reports import ReportStore, report_key
 from rawexport.settings import Settings
 from rawexport.store.base import EventStore
 from rawexport.store.interruptible import InterruptibleStore
+from rawexport.store.leftovers import remove_leftovers
 from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 
 __all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool", "time_limit_message"]
@@ -299,6 +300,7 @@ class WorkerPool:
         removed = remove_crash_leftovers(self._queue, self._reports, self._settings.stale_after_s)
         if removed:
             log.info("removed %d partial reports of writers that died", removed)
+        remove_leftovers(self._store, self._settings.staging_ttl_s)
 
     def _every(self, interval_s: float, action: Callable[[], None]) -> None:
         while True:

@@ -8,7 +8,7 @@ every core for large files (`parallel`); cards, CSV and Parquet go through `read
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 import time
 from collections import Counter
 from functools import partial
@@ -18,6 +18,7 @@ import orjson
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
+from rawexport.store.leftovers import private_tempdir
 from rawexport.store.loading.batches import file_digest, loaded_on, record_batch
 from rawexport.store.loading.chunks import ChunkFiles
 from rawexport.store.loading.lines import MAX_REPORTED_ERRORS, Validated, validate_lines
@@ -70,18 +71,21 @@ def load_file(
 
 
 def _load(store: EventStore, app_id: str, path: Path, users: bool, name: str) -> LoadReport:
-    workdir = tempfile.TemporaryDirectory(prefix="rawexport-load-")
-    with workdir, Staging(store) as staging:
-        stage, work = partial(_stage, staging), Path(workdir.name)
-        if users or path.suffix.lower() not in JSON_LINES:
-            counts = _read(path, users, name, ChunkFiles(work, "", stage))
-        elif (size := path.stat().st_size) >= PARALLEL_BYTES:
-            counts = _refused_or_counted(name, validate_in_parallel(path, work, stage))
-        else:
-            validated = validate_lines(str(path), 0, size, str(work), "", stage)
-            counts = _refused_or_counted(name, validated)
-        staging.move(partial(_into_place, store, app_id))
-        return LoadReport(counts)
+    work = private_tempdir("load")  # removed after a crash: see leftovers
+    try:
+        with Staging(store) as staging:
+            stage = partial(_stage, staging)
+            if users or path.suffix.lower() not in JSON_LINES:
+                counts = _read(path, users, name, ChunkFiles(work, "", stage))
+            elif (size := path.stat().st_size) >= PARALLEL_BYTES:
+                counts = _refused_or_counted(name, validate_in_parallel(path, work, stage))
+            else:
+                validated = validate_lines(str(path), 0, size, str(work), "", stage)
+                counts = _refused_or_counted(name, validated)
+            staging.move(partial(_into_place, store, app_id))
+            return LoadReport(counts)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _into_place(store: EventStore, app_id: str, table: catalog.Table, staged: str) -> None:
