@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rawexport.domain.catalog import CUSTOM_TABLE, SBS_PAYMENT_TYPES, SBS_PAYMENTS, Table
 from rawexport.domain.catalog import standard_event as standard_table
-from rawexport.domain.jobspec import EventSelection, Filter, JobSpec
+from rawexport.domain.jobspec import EventSelection, JobSpec
 from rawexport.export.columns import select_list, spread_column
 from rawexport.export.filters import filter_sql, param_subject
 from rawexport.export.names import safe_file_name
@@ -64,11 +64,11 @@ def plan_files(
         common.append(matching_users_sql(spec.users_filter, app, params))
     # One source, and one probe, per distinct rows asked: an event under a hundred aliases is
     # probed once (and read once by users.csv), so the cost grows with what is asked only.
-    by_rows: dict[tuple[str, bool, tuple[Filter, ...]], tuple[Table, str]] = {}
+    by_rows: dict[str, tuple[Table, str]] = {}
     for s in selections:
-        if (s.event, s.custom, s.filters) not in by_rows:
-            by_rows[s.event, s.custom, s.filters] = _source(s, common, params)
-    sources = [by_rows[s.event, s.custom, s.filters] for s in selections]
+        if _rows_key(s) not in by_rows:
+            by_rows[_rows_key(s)] = _source(s, common, params)
+    sources = [by_rows[_rows_key(s)] for s in selections]
     unique = list(by_rows.values())
     # The probes are independent, and one alone keeps about one core busy.
     with ThreadPoolExecutor(max_workers=_PROBE_THREADS) as pool:
@@ -94,6 +94,12 @@ def _every_custom_event(
         params.values,
     )
     return [EventSelection(n, True, n) for (n,) in names if n not in requested]
+
+
+def _rows_key(selection: EventSelection) -> str:
+    """What selects the rows of `selection`, whatever its alias (a text: filter values may be
+    lists, which cannot be dictionary keys)."""
+    return repr((selection.event, selection.custom, selection.filters))
 
 
 def _table(selection: EventSelection) -> Table:
