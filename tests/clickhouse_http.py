@@ -146,6 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
         query = args.pop("query", None)
         database = args.pop("database", "default")
         params = {k.removeprefix("param_"): v for k, v in args.items() if k.startswith("param_")}
+        # A query's mark is not session state: connections are not kept per mark.
+        mark = args.pop("log_comment", None) or uuid.uuid4().hex
         settings = {k: v for k, v in args.items() if not k.startswith("param_")}
         insert = _INSERT.fullmatch(query) if query is not None else None
         with self.server.sessions.connection(database, settings) as conn:
@@ -153,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._insert(conn, insert[1], insert[2], body)
                 return
             text = b"".join(body).decode()  # a query: small
-            self._query(conn, f"{query}\n{text}" if query else text, params)
+            self._query(conn, f"{query}\n{text}" if query else text, params, mark)
 
     def _insert(self, conn: Any, into: str, fmt: str, body: _Body) -> None:
         with conn.send_insert(into, fmt) as inserter:
@@ -162,12 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
             inserter.finish()
         self._send(b"")
 
-    def _query(self, conn: Any, sql: str, params: dict[str, str]) -> None:
+    def _query(self, conn: Any, sql: str, params: dict[str, str], mark: str) -> None:
         result = _RESULT.fullmatch(sql)
         if result is None:  # not a SELECT: a statement, or a small answer (DESCRIBE, SHOW)
             self._send(conn.query(sql, "TabSeparated", params=params).bytes())
             return
-        mark = uuid.uuid4().hex  # finds the query, to cancel it
 
         def produce(path: str) -> int:
             into = (

@@ -76,12 +76,27 @@ SETTINGS: tuple[Setting, ...] = (
         "A job whose worker stopped heartbeating this many times fails (code 1) instead.",
     ),
     Setting(
+        "job_timeout_s",
+        3600,
+        "An export running longer than this many seconds is stopped and its job fails (code 1).",
+    ),
+    Setting(
         "poll_s",
         1,
         "Seconds between an idle worker's looks for jobs it was not woken for "
         "(PostgreSQL wakes workers of every process at once).",
     ),
-    Setting("sweep_interval_s", 60, "Seconds between sweeps that delete expired reports."),
+    Setting(
+        "sweep_interval_s",
+        60,
+        "Seconds between sweeps that delete expired reports and what crashed processes left.",
+    ),
+    Setting(
+        "staging_ttl_s",
+        86400,
+        "A load's staging table older than this many seconds (by the event store's clock) is "
+        "taken for the leftover of a crashed load and dropped.",
+    ),
     Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
@@ -120,9 +135,11 @@ class Settings:
     heartbeat_s: int = 5
     stale_after_s: int = 30
     max_attempts: int = 3
+    job_timeout_s: int = 3600
     poll_s: int = 1
     sweep_interval_s: int = 60
     max_events: int = 100
+    staging_ttl_s: int = 86400
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
     metrics_path: str = "/metrics"

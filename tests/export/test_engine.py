@@ -203,6 +203,9 @@ class _BrokenOff:
         yield from self._result
         raise RuntimeError("disk on fire")
 
+    def cancel(self) -> None:
+        self._result.cancel()
+
     def close(self) -> None:
         self._result.close()
 

@@ -135,7 +135,8 @@ def test_the_database_is_created_when_missing(clickhouse_server: str) -> None:
         assert store.rows(names, {"name": database}) == [(database,)]
         ensure_schema(store)
         tables = "SELECT count() FROM system.tables WHERE database = {name:String}"
-        assert store.rows(tables, {"name": database}) == [(len(EVENT_TABLES) + 1,)]
+        # the event tables, users and loaded_batches
+        assert store.rows(tables, {"name": database}) == [(len(EVENT_TABLES) + 2,)]
     finally:
         store.execute(f"DROP DATABASE `{database}`")
         store.close()

@@ -15,7 +15,7 @@ from rawexport.meta.accounts import Accounts
 from rawexport.meta.jobs import JobQueue
 from rawexport.reports import LocalReportStore
 from rawexport.settings import Settings
-from rawexport.store.base import EventStore
+from rawexport.store.base import EventStore, Params
 from rawexport.workers.pool import RunExport, WorkerPool
 
 __all__ = ["opaque_store", "pools", "submit"]
@@ -40,10 +40,20 @@ def submit(engine: Engine, queue: JobQueue) -> Callable[[], str]:
     return submit_job
 
 
+class _Opaque:
+    """A store without tables: the pool's sweeper finds nothing in it, exports are not run."""
+
+    url = "opaque://"
+    database = "opaque"
+
+    def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        return []
+
+
 @pytest.fixture
 def opaque_store() -> EventStore:
-    """What the pool hands to run_export: the pool only passes the store on, never uses it."""
-    return cast(EventStore, object())
+    """What the pool hands on to run_export (in a wrapper that can interrupt it), never using it."""
+    return cast(EventStore, _Opaque())
 
 
 @pytest.fixture

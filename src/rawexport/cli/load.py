@@ -21,7 +21,8 @@ from rich.table import Table
 
 from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.serverfile import ServerInfo, read_server_info
-from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
+from rawexport.store.leftovers import remove_leftovers
+from rawexport.store.loading import FILE_FORMATS, LoadError, LoadReport, load_file
 
 __all__ = ["load"]
 
@@ -31,39 +32,54 @@ _BLOCK = 1 << 20
 @click.command()
 @click.option("--app", "app_id", required=True, help="App id the rows belong to.")
 @click.option("--users", is_flag=True, help="The files hold user cards, not events.")
+@click.option("--force", is_flag=True, help="Load files again that were loaded before.")
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @operator_command
-def load(app_id: str, users: bool, files: tuple[Path, ...], data_dir: Path, as_json: bool) -> None:
+def load(
+    app_id: str, users: bool, force: bool, files: tuple[Path, ...], data_dir: Path, as_json: bool
+) -> None:
     """Load events (or, with --users, user cards) from JSON lines, CSV or Parquet FILES.
 
     The ending says the format (.jsonl, .csv, .parquet); every table's fields are in
-    docs/loading.md. A file with a bad line stores nothing and names the line. Load a file of
-    events once: loading it again stores its events again. While `rawexport serve` runs on the
-    same data directory, the files are sent to it.
+    docs/loading.md. A file with a bad line stores nothing and names the line. A file loaded
+    before (the same bytes for the same app) is skipped, unless --force. While `rawexport serve`
+    runs on the same data directory, the files are sent to it.
     """
     for path in files:
         if path.suffix.lower() not in FILE_FORMATS:
             raise click.ClickException(f"{path}: unknown file type (use .jsonl, .csv or .parquet)")
     server = read_server_info(data_dir)
     rows: Counter[str] = Counter()
+    skipped: list[str] = []
     console = Console(stderr=True, quiet=as_json)
     with runtime_for(data_dir) as rt:
         if rt.accounts.app(app_id) is None:
             raise click.ClickException(f"unknown app {app_id}")
+        if server is None:  # an embedded store is this process's alone (see serve)
+            remove_leftovers(rt.store, 0 if rt.owns_data_dir else rt.settings.staging_ttl_s)
         for number, path in enumerate(files, 1):
             what = f"{path.name} ({number} of {len(files)})"
             if server is not None:
-                rows.update(_post(server, app_id, path, users, console, what))
-                continue
-            try:
-                with console.status(f"Loading {what}, {path.stat().st_size / 1e6:,.1f} MB"):
-                    rows.update(load_file(rt.store, app_id, path, users=users).rows)
-            except LoadError as exc:
-                raise click.ClickException(str(exc)) from None
+                report = _post(server, app_id, path, users, force, console, what)
+            else:
+                try:
+                    with console.status(f"Loading {what}, {path.stat().st_size / 1e6:,.1f} MB"):
+                        report = load_file(rt.store, app_id, path, users=users, force=force)
+                except LoadError as exc:
+                    raise click.ClickException(str(exc)) from None
+            if report.already_loaded_on is not None:
+                skipped.append(path.name)
+                console.print(
+                    f"{path}: already loaded on {report.already_loaded_on}; --force loads it again"
+                )
+            rows.update(report.rows)
     if as_json:
-        emit(True, {"rows": dict(rows), "total": rows.total()})
+        loaded: dict[str, object] = {"rows": dict(rows), "total": rows.total()}
+        if skipped:
+            loaded["skipped"] = skipped  # the files loaded before, by name
+        emit(True, loaded)
     else:
         Console().print(_rows_table(rows))
 
@@ -78,8 +94,14 @@ def _rows_table(rows: Counter[str]) -> Table:
 
 
 def _post(
-    server: ServerInfo, app_id: str, path: Path, users: bool, console: Console, what: str
-) -> dict[str, int]:
+    server: ServerInfo,
+    app_id: str,
+    path: Path,
+    users: bool,
+    force: bool,
+    console: Console,
+    what: str,
+) -> LoadReport:
     """Send the file with a bar of the bytes sent; then the server checks and stores it."""
     endpoint = "users" if users else "events"
     size = path.stat().st_size
@@ -97,7 +119,11 @@ def _post(
 
         response = httpx.post(
             f"{server.url}/api/v1/{endpoint}",
-            params={"app_id": app_id, "format": FILE_FORMATS[path.suffix.lower()]},
+            params={
+                "app_id": app_id,
+                "format": FILE_FORMATS[path.suffix.lower()],
+                **({"force": "1"} if force else {}),
+            },
             headers={
                 "X-Ingest-Key": server.admin_key,
                 "X-Source-Name": path.name,
@@ -109,8 +135,8 @@ def _post(
     answer = response.json()
     if response.status_code != 200:
         raise click.ClickException("; ".join(e["msg"] for e in answer.get("errors", [])))
-    loaded: dict[str, int] = answer["data"]["rows"]
-    return loaded
+    data = answer["data"]
+    return LoadReport(data["rows"], data.get("already_loaded_on"))
 
 
 def _blocks(path: Path, sent: Callable[[int], None]) -> Iterator[bytes]:

@@ -10,8 +10,10 @@ to the shared store directly.
 from __future__ import annotations
 
 import secrets
+import signal
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -24,6 +26,7 @@ from rawexport.export.engine import run_export
 from rawexport.http.app import create_app
 from rawexport.observability import logs
 from rawexport.runtime import Runtime
+from rawexport.store.leftovers import remove_leftovers
 from rawexport.workers.pool import WorkerPool
 
 __all__ = ["run_server", "serve"]
@@ -48,7 +51,9 @@ def serve(host: str, port: int, data_dir: Path, as_json: bool, **overrides: Any)
 def run_server(rt: Runtime, host: str, port: int) -> None:
     """Serve until interrupted; workers start with the app and stop before it exits."""
     logs.configure(rt.settings.log_format)
-    rt.store  # noqa: B018 - open the event store before taking requests
+    # Before taking requests: an embedded store is this process's alone, so every staging
+    # table in it is a crashed load's.
+    remove_leftovers(rt.store, 0 if rt.owns_data_dir else rt.settings.staging_ttl_s)
     pool = (
         WorkerPool(rt.jobs, rt.store, rt.reports, rt.settings, run_export)
         if rt.settings.workers
@@ -74,8 +79,15 @@ def run_server(rt: Runtime, host: str, port: int) -> None:
     )
     # log_config=None: uvicorn's loggers keep the format configured above.
     config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
+    # uvicorn stops on SIGTERM and then raises the signal again, for the handler it found: the
+    # default one would end the process before `finally` removes server.json.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.Server(config).run()
     finally:
         if info is not None:
             remove_server_info(rt.settings.data_dir, info)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # the exit status of a process ended by the signal

@@ -62,10 +62,19 @@ def plan_files(
     common = [*window]
     if spec.users_filter:
         common.append(matching_users_sql(spec.users_filter, app, params))
-    sources = [_source(s, common, params) for s in selections]
+    # One source, and one probe, per distinct rows asked: an event under a hundred aliases is
+    # probed once (and read once by users.csv), so the cost grows with what is asked only.
+    by_rows: dict[str, tuple[Table, str]] = {}
+    for s in selections:
+        if _rows_key(s) not in by_rows:
+            by_rows[_rows_key(s)] = _source(s, common, params)
+    sources = [by_rows[_rows_key(s)] for s in selections]
+    unique = list(by_rows.values())
     # The probes are independent, and one alone keeps about one core busy.
     with ThreadPoolExecutor(max_workers=_PROBE_THREADS) as pool:
-        probes = list(pool.map(lambda ts: _probe(store, ts[0], ts[1], params), sources))
+        found = pool.map(lambda ts: _probe(store, ts[0], ts[1], params), unique)
+        probed = dict(zip(unique, found, strict=True))
+    probes = [probed[source] for source in sources]
     return [
         _plan(s, table, source, probe, params, safe_file_name(s.file_stem, extension, taken))
         for s, (table, source), probe in zip(selections, sources, probes, strict=True)
@@ -85,6 +94,12 @@ def _every_custom_event(
         params.values,
     )
     return [EventSelection(n, True, n) for (n,) in names if n not in requested]
+
+
+def _rows_key(selection: EventSelection) -> str:
+    """What selects the rows of `selection`, whatever its alias (a text: filter values may be
+    lists, which cannot be dictionary keys)."""
+    return repr((selection.event, selection.custom, selection.filters))
 
 
 def _table(selection: EventSelection) -> Table:

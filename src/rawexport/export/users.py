@@ -44,5 +44,7 @@ def users_query(sources: Sequence[str], app: str) -> str:
 
 
 def _exported_ids(sources: Sequence[str]) -> str:
-    union = " UNION ALL ".join(f"SELECT {_ID} {source}" for source in sources)
+    # Several files may share a source (one event under several aliases): each is read once.
+    unique = dict.fromkeys(sources)
+    union = " UNION ALL ".join(f"SELECT {_ID} {source}" for source in unique)
     return f"SELECT DISTINCT {_ID} FROM ({union})"

@@ -61,6 +61,12 @@ class ResultStream(Protocol):
         """The rows of the result once it has been read to its end, if the backend knows
         them exactly; else None."""
 
+    def cancel(self) -> None:
+        """Ask the query to stop, from any thread; the iteration then ends with an error.
+
+        Asking may come before the query has started: the caller asks again until the
+        iteration has ended."""
+
     def close(self) -> None: ...
 
 

@@ -11,11 +11,11 @@ import contextlib
 import fcntl
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import TracebackType
+
+from rawexport.store.leftovers import private_tempdir
 
 __all__ = ["FifoStream", "PIPE_BUFFER"]
 
@@ -38,7 +38,7 @@ class FifoStream:
         self._drained = False
         self._failure: BaseException | None = None
         self._closed = False
-        self._workdir = Path(tempfile.mkdtemp(prefix="rawexport-"))
+        self._workdir = private_tempdir("fifo")  # removed after a crash: see leftovers
         self._fifo = self._workdir / "result"
         try:
             os.mkfifo(self._fifo, 0o600)
@@ -81,6 +81,11 @@ class FifoStream:
     def rows(self) -> int | None:
         """The rows written, once the output has been read to its end."""
         return self._rows if self._drained else None
+
+    def cancel(self) -> None:
+        """Stop the query, from any thread: its failure ends the reader's iteration."""
+        if not self._drained:
+            self._cancel()
 
     def close(self) -> None:
         """Wait for the producer to end, stopping it if its output was not read to its end.

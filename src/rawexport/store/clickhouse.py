@@ -9,9 +9,12 @@ is the exception text, with its code in `X-ClickHouse-Exception-Code`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -91,10 +94,18 @@ class ClickHouseStore:
         """The response body as it arrives; the server does not say how many rows it holds."""
         query = f"{sql}\nFORMAT {format_name(fmt)}"
         url_params = self._url_params(params)
+        mark = f"rawexport-stream-{uuid.uuid4().hex}"  # finds the query, to cancel it
+        url_params["log_comment"] = mark
         return ResponseStream(
-            self._retrying(lambda: self._post(query, url_params, stream=True), _DROPPED),
+            lambda: self._retrying(lambda: self._post(query, url_params, stream=True), _DROPPED),
             self.url,
+            partial(self._cancel_marked, mark),
         )
+
+    def _cancel_marked(self, mark: str) -> None:
+        kill = "KILL QUERY WHERE Settings['log_comment'] = {mark:String} ASYNC"
+        with contextlib.suppress(StoreError):  # asked again until the query has ended
+            self.execute(kill, {"mark": mark})
 
     def insert(self, table: str, source_path: str, fmt: str, columns: Sequence[str] = ()) -> None:
         column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""

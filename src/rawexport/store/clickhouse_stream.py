@@ -8,7 +8,7 @@ stream turns that into a StoreError carrying the text, when it is found at the e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 
 import httpx
@@ -36,12 +36,23 @@ def refusal(response: httpx.Response) -> StoreError:
 class ResponseStream:
     """The body of a streamed answer, chunk by chunk as it arrives, never held whole.
 
+    The request is sent when the iteration begins (`open_response`), so that the stream exists,
+    and can be cancelled, while the server works on a result whose first byte is minutes away.
+    `cancel()` asks the server to stop the query (`cancel_query`), which breaks the answer off.
     Closing it before the end closes its connection, which makes the server stop the query
     the next time it writes.
     """
 
-    def __init__(self, response: httpx.Response, where: str) -> None:
-        self._response = response
+    def __init__(
+        self,
+        open_response: Callable[[], httpx.Response],
+        where: str,
+        cancel_query: Callable[[], None],
+    ) -> None:
+        self._open_response = open_response
+        self._cancel_query = cancel_query
+        self._response: httpx.Response | None = None
+        self._closed = False
         self._where = where
 
     def __enter__(self) -> ResponseStream:
@@ -56,6 +67,9 @@ class ResponseStream:
         self.close()
 
     def __iter__(self) -> Iterator[bytes]:
+        if self._closed:
+            raise StoreError(f"ClickHouse at {self._where}: the result was closed unread")
+        self._response = self._open_response()
         previous = last = b""  # the end of the body, where a late exception text would be
         try:
             for chunk in self._response.iter_bytes():
@@ -71,8 +85,13 @@ class ResponseStream:
         """Not known: the server does not count the rows of a streamed answer."""
         return None
 
+    def cancel(self) -> None:
+        self._cancel_query()
+
     def close(self) -> None:
-        self._response.close()
+        self._closed = True
+        if self._response is not None:
+            self._response.close()
 
     def _broken_off(self, end: bytes, error: httpx.HTTPError) -> StoreError:
         texts = list(_EXCEPTION.finditer(end))

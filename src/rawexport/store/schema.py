@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
+from rawexport.store.loading.batches import batches_table_statement
 from rawexport.store.sql import quote_identifier
 from rawexport.store.upgrades import upgrade_store
 
@@ -78,6 +79,7 @@ def ensure_schema(store: EventStore) -> None:
     """Create every table that does not exist yet, in the store's database."""
     for table in (*EVENT_TABLES, catalog.USERS):
         store.execute(_create_statement(table))
+    store.execute(batches_table_statement())
     upgrade_store(store)
 
 

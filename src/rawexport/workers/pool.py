@@ -6,11 +6,16 @@ worker (the process died), and are re-queued at once. Later, every heartbeat als
 whose heartbeat is older than `stale_after_s`, whichever process they belonged to; a job that has
 lost `max_attempts` workers that way fails instead of taking the next one down. A worker that was
 only slow, not dead, can do no harm: the queue accepts its heartbeat and its result only while the
-job is still its own, and its export is interrupted at its next progress report.
+job is still its own, and its export is interrupted as soon as a heartbeat finds the job gone.
 
-Stop: exports are interrupted at their next progress report and their jobs released; a job whose
-export does not report within `STOP_GRACE_S` is released all the same, so a stopping process
-hands its jobs back within seconds (the export thread is a daemon and dies with the process).
+Bounds: an export runs on an `InterruptibleStore`, so whatever it is doing (planning probes, a
+file's query, deflating) it stops within seconds of being interrupted: its query is cancelled,
+not waited for. Interruptions are a lost lease, the pool stopping, and the job time limit
+(`job_timeout_s`), past which the job fails saying so.
+
+Stop: exports are interrupted and their jobs released; a job whose export does not end within
+`STOP_GRACE_S` is released all the same, so a stopping process hands its jobs back within
+seconds (the export thread is a daemon and dies with the process).
 
 Waking: `notify` wakes the idle workers of this process; the queue's listener (PostgreSQL)
 calls it for jobs submitted by any process; otherwise idle workers look every `poll_s`.
@@ -34,9 +39,11 @@ from rawexport.observability import journal
 from rawexport.reports import ReportStore, report_key
 from rawexport.settings import Settings
 from rawexport.store.base import EventStore
+from rawexport.store.interruptible import InterruptibleStore
+from rawexport.store.leftovers import remove_leftovers
 from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 
-__all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool"]
+__all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool", "time_limit_message"]
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +71,32 @@ class ExportOutcome(Protocol):
 RunExport = Callable[[EventStore, JobSpec, ZipSink, ProgressCallback], ExportOutcome]
 
 
-class _Interrupted(Exception):
-    """Raised from the progress callback to stop an export the pool no longer wants."""
+_LOST = "the job was re-queued while this worker ran it"
+_STOPPING = "this process is stopping"
+
+
+def time_limit_message(limit_s: int) -> str:
+    """The error of a job stopped by the time limit."""
+    return f"the export ran longer than the limit of {limit_s} s"
 
 
 @dataclass
 class _Lease:
     job_id: str
     worker_id: str
+    store: InterruptibleStore
     percent: int = 0
     lost: bool = False
+    timed_out: bool = False
     next_write: float = 0.0  # time.monotonic() from which a new percent may be written
+
+    def lose(self) -> None:
+        self.lost = True
+        self.store.interrupt(_LOST)
+
+    def time_out(self, limit_s: int) -> None:
+        self.timed_out = True
+        self.store.interrupt(time_limit_message(limit_s))
 
 
 class WorkerPool:
@@ -140,6 +162,9 @@ class WorkerPool:
         """Stop every thread; exports still running are interrupted and their jobs re-queued."""
         self._stopping.set()
         self._wake.set()
+        with self._leases_lock:
+            for lease in self._leases.values():
+                lease.store.interrupt(_STOPPING)
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
@@ -154,7 +179,7 @@ class WorkerPool:
         with self._leases_lock:
             leases = list(self._leases.values())
         for lease in leases:
-            lease.lost = True  # whatever the export does later is no longer ours to record
+            lease.lose()  # whatever the export does later is no longer ours to record
             if self._queue.release(lease.job_id, lease.worker_id):
                 log.warning("job %s released while its export was still running", lease.job_id)
 
@@ -181,12 +206,14 @@ class WorkerPool:
         return job is not None
 
     def _run(self, job: Job, worker_id: str) -> None:
-        lease = _Lease(job.id, worker_id)
+        lease = _Lease(job.id, worker_id, InterruptibleStore(self._store))
+        limit_s = self._settings.job_timeout_s
+        time_limit = threading.Timer(limit_s, lease.time_out, (limit_s,))
+        time_limit.daemon = True
         journal.job_started(job.id, worker_id)
 
         def on_progress(percent: int) -> None:
-            if lease.lost or self._stopping.is_set():
-                raise _Interrupted(job.id)
+            lease.store.check()
             if percent != lease.percent and time.monotonic() >= lease.next_write:
                 # Without this, getprogress would move only with the heartbeat (every 5 s).
                 lease.next_write = time.monotonic() + PROGRESS_WRITE_S
@@ -195,16 +222,21 @@ class WorkerPool:
 
         with self._leases_lock:
             self._leases[worker_id] = lease
+            if self._stopping.is_set():  # claimed while `stop` interrupted the others
+                lease.store.interrupt(_STOPPING)
         key = report_key(job.id)
+        time_limit.start()
         try:
             with self._reports.writer(key) as report:
-                result = self._run_export(self._store, job.spec, report, on_progress)
+                result = self._run_export(lease.store, job.spec, report, on_progress)
+                lease.store.check()  # an export that ignored the interruption is not published
                 if not result.empty:
                     report.commit()
         except Exception as error:
             self._abandon(lease, error)
             return
         finally:
+            time_limit.cancel()
             with self._leases_lock:
                 del self._leases[worker_id]
         if not self._queue.complete(
@@ -221,11 +253,15 @@ class WorkerPool:
             journal.job_finished(job.id, result)
 
     def _abandon(self, lease: _Lease, error: Exception) -> None:
-        # The export may wrap our _Interrupted in its own error, so the lease decides, not the type.
+        # The export may wrap `Interrupted` in its own error, so the lease decides, not the type.
         if lease.lost:
             log.warning(
                 "job %s was re-queued while this worker ran it; export stopped", lease.job_id
             )
+        elif lease.timed_out:
+            message = time_limit_message(self._settings.job_timeout_s)
+            log.warning("job %s failed: %s", lease.job_id, message)
+            self._queue.fail(lease.job_id, lease.worker_id, message)
         elif self._stopping.is_set():
             self._queue.release(lease.job_id, lease.worker_id)
             log.info("job %s released: this process is stopping", lease.job_id)
@@ -238,7 +274,7 @@ class WorkerPool:
     def _record_progress(self, lease: _Lease, percent: int) -> None:
         try:
             if not self._queue.heartbeat(lease.job_id, lease.worker_id, percent):
-                lease.lost = True
+                lease.lose()
         except Exception:
             # Progress is advice to the poller; the export goes on, the heartbeat retries.
             log.warning("job %s: progress not recorded", lease.job_id, exc_info=True)
@@ -248,7 +284,7 @@ class WorkerPool:
             leases = list(self._leases.values())
         for lease in leases:
             if not self._queue.heartbeat(lease.job_id, lease.worker_id, lease.percent):
-                lease.lost = True
+                lease.lose()
         self._reclaim(self._settings.stale_after_s)
 
     def _reclaim(self, stale_after_s: float) -> None:
@@ -262,6 +298,7 @@ class WorkerPool:
         removed = remove_crash_leftovers(self._queue, self._reports, self._settings.stale_after_s)
         if removed:
             log.info("removed %d partial reports of writers that died", removed)
+        remove_leftovers(self._store, self._settings.staging_ttl_s)
 
     def _every(self, interval_s: float, action: Callable[[], None]) -> None:
         while True:

@@ -8,7 +8,7 @@ every core for large files (`parallel`); cards, CSV and Parquet go through `read
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 import time
 from collections import Counter
 from functools import partial
@@ -18,6 +18,8 @@ import orjson
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
+from rawexport.store.leftovers import private_tempdir
+from rawexport.store.loading.batches import file_digest, loaded_on, record_batch
 from rawexport.store.loading.chunks import ChunkFiles
 from rawexport.store.loading.lines import MAX_REPORTED_ERRORS, Validated, validate_lines
 from rawexport.store.loading.parallel import validate_in_parallel
@@ -49,25 +51,41 @@ def load_file(
     *,
     users: bool = False,
     source_name: str | None = None,
+    batch_id: str | None = None,
+    force: bool = False,
 ) -> LoadReport:
     """Store the events (or, with `users`, the user cards) of `path` for `app_id`.
 
     Raises LoadError naming `source_name` (default: the path) and every bad line, having
-    stored nothing, when any line is not valid.
+    stored nothing, when any line is not valid. A batch (`batch_id`, default the file's
+    digest) already loaded for the app is skipped and reported so, unless `force`; the batch
+    is recorded once its rows are in place (see `batches`: a crash in between loads it again).
     """
-    name = source_name or str(path)
-    workdir = tempfile.TemporaryDirectory(prefix="rawexport-load-")
-    with workdir, Staging(store) as staging:
-        stage, work = partial(_stage, staging), Path(workdir.name)
-        if users or path.suffix.lower() not in JSON_LINES:
-            counts = _read(path, users, name, ChunkFiles(work, "", stage))
-        elif (size := path.stat().st_size) >= PARALLEL_BYTES:
-            counts = _refused_or_counted(name, validate_in_parallel(path, work, stage))
-        else:
-            validated = validate_lines(str(path), 0, size, str(work), "", stage)
-            counts = _refused_or_counted(name, validated)
-        staging.move(partial(_into_place, store, app_id))
-        return LoadReport(counts)
+    kind = "users" if users else "events"  # the same bytes as cards and as events differ
+    batch = f"{kind}:{batch_id or file_digest(path)}"
+    if not force and (before := loaded_on(store, app_id, batch)) is not None:
+        return LoadReport(already_loaded_on=before)
+    report = _load(store, app_id, path, users, source_name or str(path))
+    record_batch(store, app_id, batch, report.total)
+    return report
+
+
+def _load(store: EventStore, app_id: str, path: Path, users: bool, name: str) -> LoadReport:
+    work = private_tempdir("load")  # removed after a crash: see leftovers
+    try:
+        with Staging(store) as staging:
+            stage = partial(_stage, staging)
+            if users or path.suffix.lower() not in JSON_LINES:
+                counts = _read(path, users, name, ChunkFiles(work, "", stage))
+            elif (size := path.stat().st_size) >= PARALLEL_BYTES:
+                counts = _refused_or_counted(name, validate_in_parallel(path, work, stage))
+            else:
+                validated = validate_lines(str(path), 0, size, str(work), "", stage)
+                counts = _refused_or_counted(name, validated)
+            staging.move(partial(_into_place, store, app_id))
+            return LoadReport(counts)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _into_place(store: EventStore, app_id: str, table: catalog.Table, staged: str) -> None:

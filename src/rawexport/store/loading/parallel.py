@@ -5,19 +5,44 @@ embedded ClickHouse) has threads, which a forked child would inherit in whatever
 were. The fork server is started once per process (about half a second) with this module and the
 main module loaded, so a worker starts in milliseconds; as with any multiprocessing, a script
 that loads files must keep its work under `if __name__ == "__main__":`.
+
+A loader killed outright (SIGKILL) leaves no worker validating on for nothing: see `_end_with`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from rawexport.store.leftovers import process_alive
 from rawexport.store.loading.lines import MAX_REPORTED_ERRORS, Validated, validate_lines
 
 __all__ = ["line_ranges", "validate_in_parallel"]
+
+_WATCH_S = 0.5
+"""How often a worker looks whether the loading process is still there."""
+
+
+def _end_with(loader_pid: int) -> None:
+    """A worker's initializer: end the worker once the loading process has ended.
+
+    The worker's parent is the fork server, not the loader, so the parent-death signal
+    (prctl) would not reach it; and the fork server ends only after its workers, which hold its
+    lifeline pipe. So each worker watches the loader, and a loader killed outright takes its
+    workers, then its fork server, with it within a second.
+    """
+
+    def watch() -> None:
+        while process_alive(loader_pid):
+            time.sleep(_WATCH_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="rawexport-watch-loader", daemon=True).start()
 
 
 def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
@@ -45,7 +70,9 @@ def validate_in_parallel(path: Path, workdir: Path, full: Callable[[str, Path], 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", validate_lines.__module__])
     found = Validated()
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),)
+    ) as pool:
         futures = [
             pool.submit(validate_lines, str(path), start, end, str(workdir), f"{part}-")
             for part, (start, end) in enumerate(line_ranges(path, workers))

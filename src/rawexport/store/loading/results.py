@@ -27,6 +27,8 @@ class LoadReport:
     """Rows stored per event id or custom event name (`users` for cards), and their total."""
 
     rows: dict[str, int] = field(default_factory=dict)
+    already_loaded_on: str | None = None
+    """When the batch was loaded before (then nothing was loaded now); None otherwise."""
 
     @property
     def total(self) -> int:

@@ -17,6 +17,7 @@ from types import TracebackType
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
+from rawexport.store.leftovers import STAGING_PREFIX
 from rawexport.store.sql import quote_identifier
 
 __all__ = ["Staging"]
@@ -38,7 +39,8 @@ class Staging:
         `table`, created with `definition` (CREATE TABLE text after the name) if new."""
         staged = self._tables.get(table)
         if staged is None:
-            staged = quote_identifier(f"staging_{uuid.uuid4().hex}")  # in the store's database
+            # In the store's database; a crashed load's are dropped (see leftovers).
+            staged = quote_identifier(f"{STAGING_PREFIX}{uuid.uuid4().hex}")
             self._store.execute(f"CREATE TABLE {staged} {definition}")
             self._tables[table] = staged
         self._pending.append(self._writer.submit(self._insert, staged, rows))

@@ -1,0 +1,214 @@
+"""Nothing left behind by a crash: real processes killed outright (SIGKILL), then a new start.
+
+A killed process runs no clean-up, so what it leaves is found by its name: temporary folders
+carry their process id, staging tables a prefix and their creation time; worker processes die
+with their parent. Each test points the temporary directory (TMPDIR) at a folder of its own, so
+what it sees there is its processes' alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import RAWEXPORT, LiveServer
+
+API = "/api/v1/rawexport"
+
+_TIME = 1_700_000_000_000
+_BIG_ROWS = 700_000
+"""About 45 MB of JSON lines: validated by worker processes for about a second or more."""
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition was never met"
+        time.sleep(0.01)
+
+
+def clean_env(tmp: Path) -> dict[str, str]:
+    tmp.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAWEXPORT_")}
+    env["TMPDIR"] = str(tmp)
+    return env
+
+
+def descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in map(int, children.read_text().split()):
+            found |= {child, *descendants(child)}
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that still runs (a zombie has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def staging_tables(data_dir: Path) -> list[str]:
+    """The staging tables of the embedded store, from the definitions chDB keeps on disk (the
+    store itself is open in one process at a time)."""
+    return sorted(p.stem for p in (data_dir / "events/metadata/rawexport").glob("staging_*.sql"))
+
+
+def store_rows(data_dir: Path, env: dict[str, str], sql: str) -> list[list[Any]]:
+    """The rows of `sql` on the embedded store of `data_dir`, read by a process of its own."""
+    script = (
+        "import json, sys\n"
+        "from rawexport.store import open_store\n"
+        "store = open_store(sys.argv[1])\n"
+        "print(json.dumps(store.rows(sys.argv[2])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, f"chdb://{data_dir / 'events'}", sql],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    rows: list[list[Any]] = json.loads(done.stdout)
+    return rows
+
+
+def events_file(path: Path, event: str, rows: int, start_ms: int = _TIME) -> Path:
+    line = b'{"event":"%s","devtodev ID":%d,"time":%d}\n'
+    with path.open("wb") as out:
+        for first in range(0, rows, 100_000):
+            block = range(first, min(rows, first + 100_000))
+            out.write(b"".join(line % (event.encode(), n, start_ms + n) for n in block))
+    return path
+
+
+def ours(tmp: Path) -> list[str]:
+    return sorted(p.name for p in tmp.iterdir() if p.name.startswith("rawexport-"))
+
+
+def test_sigterm_stops_the_server_and_removes_server_json(
+    start_server: Callable[..., LiveServer],
+) -> None:
+    server = start_server()
+    assert (server.data_dir / "server.json").exists()
+
+    server.stop(signal.SIGTERM)
+
+    assert server.process is not None and server.process.returncode == 128 + signal.SIGTERM
+    assert not (server.data_dir / "server.json").exists()
+
+
+def test_a_load_killed_outright_leaves_nothing_after_the_next_start(tmp_path: Path) -> None:
+    tmp, data_dir = tmp_path / "tmp", tmp_path / "data"
+    env = clean_env(tmp)
+    app_id = LiveServer("", data_dir, env).account().app_id
+    big = events_file(tmp_path / "big.jsonl", "crashed", _BIG_ROWS)
+    loader = subprocess.Popen(
+        [*RAWEXPORT, "load", "--app", app_id, "--data-dir", str(data_dir), str(big)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until(lambda: bool(staging_tables(data_dir)) or loader.poll() is not None)
+    workers = descendants(loader.pid)
+    loader.kill()
+    loader.wait()
+
+    assert workers, "the load had no worker processes when it was killed"
+    assert staging_tables(data_dir)
+    assert ours(tmp) and all(f"-{loader.pid}-" in name for name in ours(tmp))
+    wait_until(lambda: not any(map(running, workers)), timeout=15)
+
+    small = events_file(tmp_path / "small.jsonl", "kept", 3)
+    again = subprocess.run(
+        [*RAWEXPORT, "load", "--app", app_id, "--data-dir", str(data_dir), str(small)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert again.returncode == 0, again.stderr
+    assert ours(tmp) == []
+    assert staging_tables(data_dir) == []
+    stored = "SELECT event, count() FROM ev_custom GROUP BY event ORDER BY event"
+    assert store_rows(data_dir, env, stored) == [["kept", 3]]
+
+
+def test_a_server_killed_during_an_export_leaves_nothing_after_its_restart(
+    start_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    server = start_server(
+        TMPDIR=str(tmp),
+        RAWEXPORT_HEARTBEAT_S="1",
+        RAWEXPORT_STALE_AFTER_S="2",
+        RAWEXPORT_SWEEP_INTERVAL_S="1",
+    )
+    acc = server.account()
+    now = int(time.time())
+    big = events_file(tmp_path / "big.jsonl", "exported", _BIG_ROWS, (now - 3000) * 1000)
+    server.cli("load", "--app", acc.app_id, str(big))
+    decoy = events_file(tmp_path / "decoy.jsonl", "notAsked", 5, (now - 3000) * 1000)
+    server.cli("load", "--app", acc.app_id, str(decoy))
+    body = {
+        "user_token": acc.token,
+        "app_id": acc.app_id,
+        "start_date": now - 3600,
+        "end_date": now,
+        "events": [{"name": "exported"}],
+    }
+    answer = httpx.post(f"{server.url}{API}/setjob", json=body, timeout=60)
+    assert answer.status_code == 200, answer.text
+    job_id = answer.json()["data"]
+    assert server.process is not None
+    dead = server.process.pid
+
+    wait_until(lambda: any(f"rawexport-fifo-{dead}-" in name for name in ours(tmp)))
+    server.process.kill()
+    server.process.wait()
+    assert any(f"-{dead}-" in name for name in ours(tmp))
+    reports = server.data_dir / "reports"
+    assert [p.name for p in reports.iterdir() if p.name.endswith(".tmp")]  # the ZIP being made
+    server.start()
+
+    done = wait_for_report(server, acc.token, job_id)
+    assert not any(f"-{dead}-" in name for name in ours(tmp))
+    wait_until(lambda: sorted(p.name for p in reports.iterdir()) == [f"{job_id}.zip"])
+    with zipfile.ZipFile(io.BytesIO(httpx.get(done).content)) as report:
+        assert sorted(report.namelist()) == ["exported.csv", "manifest.json", "users.csv"]
+        assert report.read("exported.csv").count(b"\n") == _BIG_ROWS + 1
+
+
+def wait_for_report(server: LiveServer, token: str, job_id: str) -> str:
+    """The report's URL once the job is complete."""
+    found: list[str] = []
+
+    def complete() -> bool:
+        answer = httpx.get(
+            f"{server.url}{API}/getprogress",
+            params={"user_token": token, "job_id": job_id},
+            timeout=30,
+        ).json()
+        if answer["status_code"] == 201:
+            found.append(answer["data"]["result"]["url"])
+        return bool(found)
+
+    wait_until(complete, timeout=120)
+    return found[0]
