@@ -7,6 +7,7 @@ import time
 from sqlalchemy import Engine, case, update
 
 from rawexport.cli.common import runtime_for
+from rawexport.cli.main import cli
 from rawexport.domain.jobspec import JobSpec
 from rawexport.domain.quotas import Limits
 from rawexport.meta.schema import jobs
@@ -89,3 +90,25 @@ def test_job_list_filters_by_app_status_and_user(operator: Operator) -> None:
     assert operator.json("job", "list", "--user", "someone-else")["jobs"] == []
     expired = {j["id"]: j["expired"] for j in operator.json("job", "list")["jobs"]}
     assert expired[ids["expired"]] and not expired[ids["complete"]]
+
+
+def test_job_cancel_fails_a_pending_job_with_code_1_and_refuses_an_ended_one(
+    operator: Operator,
+) -> None:
+    ids = _jobs(operator)
+
+    cancelled = operator.json("job", "cancel", ids["pending"])
+
+    assert cancelled == {
+        "job_id": ids["pending"],
+        "status": "failed",
+        "error": "cancelled by the operator",
+    }
+    shown = operator.json("job", "show", ids["pending"])
+    assert (shown["status"], shown["error"]) == ("failed", "cancelled by the operator")
+    assert operator.json("job", "show", ids["decoy"])["status"] == "pending"  # only that one
+    again = operator.runner.invoke(
+        cli, ["job", "cancel", ids["complete"], "--data-dir", str(operator.data_dir)]
+    )
+    assert again.exit_code == 1
+    assert "has already ended (complete)" in again.stderr

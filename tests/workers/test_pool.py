@@ -334,3 +334,21 @@ def test_a_job_that_killed_three_workers_fails_instead_of_a_fourth(
 
     assert failed.attempts == 3 and failed.error == stopped_worker_message(3)
     assert runs == []
+
+
+def test_a_job_cancelled_while_running_stops_its_export_and_stays_failed(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    export = GatedExport()
+    pools(export)
+    job_id = submit()
+    wait_for_job(queue, job_id, is_status(JobStatus.RUNNING))
+
+    assert queue.cancel(job_id, "cancelled by the operator")
+
+    assert export.interrupted.wait(15)  # its next progress report found the job no longer its own
+    job = queue.get(job_id)
+    assert job is not None
+    assert (job.status, job.error) == (JobStatus.FAILED, "cancelled by the operator")
+    assert job.report_key is None and export.runs == 1
+    assert not queue.cancel(job_id, "again")  # an ended job stays as it ended

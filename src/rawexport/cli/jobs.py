@@ -13,6 +13,7 @@ from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.tables import duration, emit_rows, field, moment, size
 from rawexport.domain.states import JobStatus
 from rawexport.meta.jobs import Job
+from rawexport.observability import journal
 
 __all__ = ["job"]
 
@@ -21,7 +22,7 @@ _LISTED = ("id", "user_id", "app_id", "status", "percent", "rows", "report_size"
 
 @click.group()
 def job() -> None:
-    """Export jobs: their state, timings, sizes and errors."""
+    """Export jobs: their state, timings, sizes and errors; cancelling one."""
 
 
 @job.command("list")
@@ -80,6 +81,25 @@ def job_show(job_id: str, data_dir: Path, as_json: bool) -> None:
     if found is None:
         raise click.ClickException(f"no job {job_id}")
     emit(as_json, {**_summary(found), "spec": asdict(found.spec)})
+
+
+CANCELLED = "cancelled by the operator"
+"""The failure message of a job that `job cancel` ended; getprogress answers it with code 1."""
+
+
+@job.command("cancel")
+@click.argument("job_id")
+@operator_command
+def job_cancel(job_id: str, data_dir: Path, as_json: bool) -> None:
+    """Stop a pending or running job: it fails with code 1, "cancelled by the operator"."""
+    with runtime_for(data_dir) as rt:
+        if not rt.jobs.cancel(job_id, CANCELLED):
+            found = rt.jobs.get(job_id)
+            if found is None:
+                raise click.ClickException(f"no job {job_id}")
+            raise click.ClickException(f"job {job_id} has already ended ({found.status.value})")
+    journal.job_cancelled(job_id, CANCELLED)
+    emit(as_json, {"job_id": job_id, "status": "failed", "error": CANCELLED})
 
 
 def _summary(j: Job) -> dict[str, Any]:

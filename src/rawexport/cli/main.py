@@ -40,7 +40,7 @@ SUMMARIES: dict[str, str] = {
     "token": "Reset a user's API token.",
     "app": "Apps of a space: list, create, grant to users, revoke.",
     "load": "Load events or user cards from JSON lines, CSV or Parquet files.",
-    "job": "Export jobs: what the workers did, with times, sizes and errors.",
+    "job": "Export jobs: what the workers did, with times, sizes and errors; cancel one.",
     "pull": "Export events into a directory: set a job, wait, download, extract.",
 }
 """What `rawexport --help` says of a command without importing it (its module may need the

@@ -224,6 +224,18 @@ class JobQueue:
         failed = {"status": JobStatus.FAILED, "finished_at": db_now(), "error": message}
         return self._update_own(job_id, worker_id, failed)
 
+    def cancel(self, job_id: str, message: str) -> bool:
+        """Fail a pending or running job at once; False when it has already ended (or is none).
+
+        A running job's worker learns it at its next heartbeat or progress report, which the
+        queue refuses since the job is no longer its own, and its export is stopped.
+        """
+        unfinished = jobs.c.status.in_((JobStatus.PENDING, JobStatus.RUNNING))
+        cancelled = {"status": JobStatus.FAILED, "finished_at": db_now(), "error": message}
+        with self._engine.begin() as conn:
+            taken = update(jobs).where(jobs.c.id == job_id, unfinished).values(cancelled)
+            return conn.execute(taken).rowcount == 1
+
     def release(self, job_id: str, worker_id: str) -> bool:
         """Give a job back untried (the worker is stopping); it is claimed again from the start."""
         untried = {"status": JobStatus.PENDING, "worker_id": None, "heartbeat_at": None}

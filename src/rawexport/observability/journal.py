@@ -83,6 +83,10 @@ def job_failed(job_id: str, reason: str) -> None:
     _line("job failed", logging.ERROR, job_id=job_id, reason=reason)
 
 
+def job_cancelled(job_id: str, reason: str) -> None:
+    _line("job cancelled", logging.WARNING, job_id=job_id, reason=reason)
+
+
 def jobs_reclaimed(requeued: int, failed: int, max_attempts: int) -> None:
     """Running jobs taken back from workers that stopped heartbeating (of any process)."""
     if requeued:
