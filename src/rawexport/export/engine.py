@@ -1,13 +1,15 @@
 """Running one export job: a JobSpec in, a ZIP of one file per event plus users and manifest out.
 
-Every file is streamed: the store streams each query result while this thread deflates it
-into the ZIP entry, so memory stays flat whatever the number of rows. The ZIP goes into the
+Every file is streamed: the store streams each query result while a producer thread deflates
+it into a bounded spool, several files at once (one per core), and the ZIP takes them in order;
+so memory stays flat whatever the number of rows. The ZIP goes into the
 caller's writer as it is made; publishing it (or not) is the caller's business.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Generator
 
 from rawexport.domain.catalog import USERS
@@ -21,7 +23,11 @@ from rawexport.export.users import users_query
 from rawexport.export.zipstream import ZipMember, ZipSink, write_zip
 from rawexport.store.base import EventStore, ResultStream
 
-__all__ = ["ExportResult", "FileStat", "plan_report", "run_export"]
+__all__ = ["MAX_PRODUCERS", "ExportResult", "FileStat", "plan_report", "producers", "run_export"]
+
+MAX_PRODUCERS = 8
+"""Each file in flight holds a query (20-40 MB of chDB memory) and a spool (a few MiB): beyond
+8 the memory of a job would no longer stay well under 600 MB."""
 
 _CLICKHOUSE_FORMATS = {"csv": "CSVWithNames", "jsonl": "JSONEachRow", "parquet": "Parquet"}
 
@@ -44,25 +50,32 @@ def run_export(
     meter = ProgressMeter(sum(p.stat.rows for p in plans[:-1]), on_progress)
     fmt = _CLICKHOUSE_FORMATS[spec.format]
     line_per_row = spec.format != "parquet"
-    written: list[FileStat] = []
+    written: list[FileStat | None] = [None] * len(plans)
 
-    def members() -> Generator[ZipMember, None, None]:
-        for plan in plans:
-            with store.stream(plan.query, params.values, fmt) as result:
-                tracked = meter.track(result, plan.stat.rows, line_per_row=line_per_row)
-                yield ZipMember(plan.stat.name, tracked)
-            counted = _rows_written(store, plan, result, params)
-            written.append(dataclasses.replace(plan.stat, rows=counted))
-        yield ZipMember(MANIFEST_NAME, [manifest_json(written)])
+    def file_chunks(index: int, plan: FilePlan) -> Generator[bytes, None, None]:
+        # Runs in a producer thread of write_zip: the query starts at the first chunk asked for.
+        with store.stream(plan.query, params.values, fmt) as result:
+            yield from meter.track(result, plan.stat.rows, line_per_row=line_per_row)
+        counted = _rows_written(store, plan, result, params)
+        written[index] = dataclasses.replace(plan.stat, rows=counted)
 
-    entries = members()
-    try:
-        size = write_zip(out, entries)
-    except BaseException:
-        entries.close()  # stops the query of the file being written, if any, right away
-        raise
-    rows = sum(f.rows for f in written[:-1])
-    return ExportResult(rows=rows, files=written, size=size)
+    def manifest() -> ZipMember:
+        files = [f for f in written if f is not None]
+        return ZipMember(MANIFEST_NAME, [manifest_json(files)])
+
+    members = [ZipMember(p.stat.name, file_chunks(i, p)) for i, p in enumerate(plans)]
+    size = write_zip(out, members, producers=producers(len(plans)), trailer=manifest)
+    files = [f for f in written if f is not None]
+    rows = sum(f.rows for f in files[:-1])
+    return ExportResult(rows=rows, files=files, size=size)
+
+
+def producers(files: int) -> int:
+    """Files made at once: one per core this process may run on, up to `MAX_PRODUCERS`.
+
+    The affinity, not the machine's cores, so `taskset` and CPU sets are honoured.
+    """
+    return max(1, min(files, len(os.sched_getaffinity(0)), MAX_PRODUCERS))
 
 
 def plan_report(store: EventStore, spec: JobSpec, params: QueryParams) -> list[FilePlan]:
