@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -77,7 +78,13 @@ def _high_water_mark(pid: int) -> int:
 class BenchServer:
     """`rawexport serve` on a free loopback port for the length of a `with` block."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, source: Path | None = None, cpus: str | None = None) -> None:
+        """`source`: a directory whose `src/` holds the rawexport to run instead of this one's
+        (another version, to compare in the same run); `cpus`: `taskset -c` list to run on."""
+        env = dict(os.environ)
+        if source is not None:
+            env["PYTHONPATH"] = str(source / "src")
+        pinned = ["taskset", "-c", cpus] if cpus else []
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -85,6 +92,7 @@ class BenchServer:
         self._log = (data_dir / "server.log").open("ab")
         self._process = subprocess.Popen(
             [
+                *pinned,
                 *RAWEXPORT,
                 "serve",
                 "--host",
@@ -100,6 +108,7 @@ class BenchServer:
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=env,
         )
         self.pid = self._process.pid
         self._client = httpx.Client(base_url=self.url, timeout=60)
