@@ -36,13 +36,17 @@ class DeflatedMember:
     Iterating gives the compressed chunks in order; then `result` holds the sizes and CRC. An
     error of `chunks` (the member's query) is raised by the iteration. `cancel()` ends `run()` at
     its next chunk and closes `chunks` there (which stops the member's query).
+
+    A part of a file that is not its `last` ends with a sync flush instead of the final block:
+    the deflate data of the parts, one after the other, is then the deflate data of the file.
     """
 
-    def __init__(self, chunks: Iterable[bytes], limit: int) -> None:
+    def __init__(self, chunks: Iterable[bytes], limit: int, *, last: bool = True) -> None:
         if limit < 1:
             raise ValueError("a spool holds at least one chunk")
         self._chunks = chunks
         self._limit = limit
+        self._flush_mode = isal_zlib.Z_FINISH if last else isal_zlib.Z_SYNC_FLUSH
         self._spool: deque[bytes] = deque()
         self._ready = threading.Condition()
         self._finished = False
@@ -66,7 +70,7 @@ class DeflatedMember:
                 compressed += len(data)
                 if data and not self._put(data):
                     return
-            data = compressor.flush()
+            data = compressor.flush(self._flush_mode)
             compressed += len(data)
             if data and not self._put(data):
                 return

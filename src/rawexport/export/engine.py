@@ -16,12 +16,13 @@ from rawexport.domain.catalog import USERS
 from rawexport.domain.jobspec import JobSpec
 from rawexport.export.names import FORMAT_EXTENSIONS, MANIFEST_NAME
 from rawexport.export.params import QueryParams
-from rawexport.export.plan import FilePlan, plan_files
+from rawexport.export.parts import part_count, part_sources
+from rawexport.export.plan import FilePlan, file_query, plan_files
 from rawexport.export.progress import ProgressMeter
 from rawexport.export.report import ExportResult, FileStat, manifest_json
 from rawexport.export.users import users_query
 from rawexport.export.zipstream import ZipMember, ZipSink, write_zip
-from rawexport.store.base import EventStore, ResultStream
+from rawexport.store.base import EventStore
 
 __all__ = ["MAX_PRODUCERS", "ExportResult", "FileStat", "plan_report", "producers", "run_export"]
 
@@ -30,6 +31,8 @@ MAX_PRODUCERS = 8
 8 the memory of a job would no longer stay well under 600 MB."""
 
 _CLICKHOUSE_FORMATS = {"csv": "CSVWithNames", "jsonl": "JSONEachRow", "parquet": "Parquet"}
+_HEADLESS = {"CSVWithNames": "CSV", "JSONEachRow": "JSONEachRow"}
+"""The format of a file's later parts: the same rows without the header."""
 
 
 def run_export(
@@ -37,11 +40,14 @@ def run_export(
     spec: JobSpec,
     out: ZipSink,
     on_progress: Callable[[int], None],
+    *,
+    threads: int | None = None,
 ) -> ExportResult:
     """Export `spec` as a ZIP written into `out`; report progress 0..99 on the way.
 
     When no requested event has a row, nothing is written and the result is `empty`. The row
-    counts of the result and of the manifest are those written (see `_rows_written`).
+    counts of the result and of the manifest are those written (see `_rows_written`). Files,
+    and large files in parts (`parts.py`), are made by `threads` (else `producers()`) at once.
     """
     params = QueryParams()
     plans = plan_report(store, spec, params)
@@ -50,24 +56,44 @@ def run_export(
     meter = ProgressMeter(sum(p.stat.rows for p in plans[:-1]), on_progress)
     fmt = _CLICKHOUSE_FORMATS[spec.format]
     line_per_row = spec.format != "parquet"
-    written: list[FileStat | None] = [None] * len(plans)
+    threads = threads or producers(len(plans))
+    # Rows each part of each file wrote, as the store counted them (None: it could not).
+    counted: list[list[int | None]] = []
 
-    def file_chunks(index: int, plan: FilePlan) -> Generator[bytes, None, None]:
+    def part_chunks(
+        file: int, part: int, query: str, part_fmt: str, rows: int
+    ) -> Generator[bytes, None, None]:
         # Runs in a producer thread of write_zip: the query starts at the first chunk asked for.
-        with store.stream(plan.query, params.values, fmt) as result:
-            yield from meter.track(result, plan.stat.rows, line_per_row=line_per_row)
-        counted = _rows_written(store, plan, result, params)
-        written[index] = dataclasses.replace(plan.stat, rows=counted)
+        with store.stream(query, params.values, part_fmt) as result:
+            yield from meter.track(result, rows, line_per_row=line_per_row)
+        counted[file][part] = result.rows
+
+    def member(file: int, plan: FilePlan) -> ZipMember:
+        queries = [plan.query]
+        if line_per_row and plan.source:  # Parquet files cannot be joined end to end
+            sources = part_sources(store, plan, params, part_count(plan.stat.rows, threads))
+            queries = [file_query(plan.select, source) for source in sources]
+        counted.append([None] * len(queries))
+        shares = _split(plan.stat.rows, len(queries))
+        chunks = [
+            # Only the first part has the header line.
+            part_chunks(file, n, query, fmt if n == 0 else _HEADLESS[fmt], shares[n])
+            for n, query in enumerate(queries)
+        ]
+        return ZipMember(plan.stat.name, chunks[0], chunks[1:])
+
+    written: list[FileStat] = []
 
     def manifest() -> ZipMember:
-        files = [f for f in written if f is not None]
-        return ZipMember(MANIFEST_NAME, [manifest_json(files)])
+        for plan, parts in zip(plans, counted, strict=True):
+            rows = _rows_written(store, plan, parts, params)
+            written.append(dataclasses.replace(plan.stat, rows=rows))
+        return ZipMember(MANIFEST_NAME, [manifest_json(written)])
 
-    members = [ZipMember(p.stat.name, file_chunks(i, p)) for i, p in enumerate(plans)]
-    size = write_zip(out, members, producers=producers(len(plans)), trailer=manifest)
-    files = [f for f in written if f is not None]
-    rows = sum(f.rows for f in files[:-1])
-    return ExportResult(rows=rows, files=files, size=size)
+    members = (member(n, p) for n, p in enumerate(plans))  # cut into parts as their turn comes
+    size = write_zip(out, members, producers=threads, trailer=manifest)
+    rows = sum(f.rows for f in written[:-1])
+    return ExportResult(rows=rows, files=written, size=size)
 
 
 def producers(files: int) -> int:
@@ -96,13 +122,20 @@ def plan_report(store: EventStore, spec: JobSpec, params: QueryParams) -> list[F
     return [*plans, FilePlan(users, "", users_query(sources, app))]
 
 
+def _split(rows: int, parts: int) -> list[int]:
+    """`rows` shared out over `parts` (the planned rows of each part, for progress only)."""
+    share, extra = divmod(rows, parts)
+    return [share + (n < extra) for n in range(parts)]
+
+
 def _rows_written(
-    store: EventStore, plan: FilePlan, result: ResultStream, params: QueryParams
+    store: EventStore, plan: FilePlan, parts: list[int | None], params: QueryParams
 ) -> int:
-    """The rows of a file as the store counted them while writing; where it cannot, those
-    counted when the file was planned, or for the users file (not counted then), counted now."""
-    if result.rows is not None:
-        return result.rows
+    """The rows of a file as the store counted them while writing its parts; where it cannot,
+    those counted when the file was planned, or for the users file (not counted then), counted
+    now."""
+    if all(rows is not None for rows in parts):
+        return sum(rows for rows in parts if rows is not None)
     if plan.source:
         return plan.stat.rows
     ((rows,),) = store.rows(f"SELECT count() FROM ({plan.query})", params.values)

@@ -18,7 +18,7 @@ from rawexport.store.base import EventStore
 from rawexport.store.schema import table_name
 from rawexport.store.sql import quote_identifier
 
-__all__ = ["FilePlan", "plan_files"]
+__all__ = ["FilePlan", "file_query", "plan_files"]
 
 _PROBE_THREADS = 4
 
@@ -37,11 +37,18 @@ _FILE_QUERY_SETTINGS = ", ".join(
 
 @dataclass(frozen=True)
 class FilePlan:
-    """One file to write: what it will hold, its `FROM ... WHERE ...` and its whole query."""
+    """One file to write: what it will hold, its `FROM ... WHERE ...` and its whole query
+    (`file_query(select, source)` for an event file)."""
 
     stat: FileStat
     source: str
     query: str
+    select: str = ""
+
+
+def file_query(select: str, source: str) -> str:
+    """The query of an event file (or of a part of one, for a narrower `source`)."""
+    return f"SELECT {select} {source} ORDER BY time SETTINGS {_FILE_QUERY_SETTINGS}"
 
 
 def plan_files(
@@ -122,9 +129,8 @@ def _plan(
 ) -> FilePlan:
     rows, keys = probe
     columns, expressions = select_list(table, keys, params)
-    query = f"SELECT {expressions} {source} ORDER BY time SETTINGS {_FILE_QUERY_SETTINGS}"
     stat = FileStat(file_name, selection.event, selection.alias, rows, columns, selection.filters)
-    return FilePlan(stat, source, query)
+    return FilePlan(stat, source, file_query(expressions, source), expressions)
 
 
 def _probe(

@@ -88,9 +88,7 @@ def central_directory(members: list[MemberRecord], moment: tuple[int, int], offs
         offset,
     )
     locator = struct.pack("<IIQI", 0x07064B50, 0, end64_offset, 1)
-    end = struct.pack(
-        "<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, _UNKNOWN_32, _UNKNOWN_32, 0
-    )
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, _UNKNOWN_32, _UNKNOWN_32, 0)
     return entries + end64 + locator + end
 
 

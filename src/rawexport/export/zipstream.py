@@ -8,14 +8,16 @@ the number of producers. Memory is bounded by producers x spool, never by the ro
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from rawexport.export.deflater import DeflatedMember
+from rawexport.export.crc import crc32_combine
+from rawexport.export.deflater import Deflated, DeflatedMember
 from rawexport.export.zipformat import (
     MemberRecord,
     central_directory,
@@ -37,11 +39,16 @@ class ZipSink(Protocol):
 
 @dataclass(frozen=True)
 class ZipMember:
-    """A file of the archive. `chunks` is iterated in a producer thread: a generator starts its
-    work (a query) only there, when the member's turn comes near, and is closed there."""
+    """A file of the archive: the bytes of `chunks`, then those of each of `later_parts`.
+
+    Each part is iterated in a producer thread of its own: a generator starts its work (a query)
+    only there, when its turn comes near, and is closed there. A large file in parts is made on
+    several cores at once.
+    """
 
     name: str
     chunks: Iterable[bytes]
+    later_parts: Sequence[Iterable[bytes]] = ()
 
 
 def write_zip(
@@ -53,21 +60,21 @@ def write_zip(
     spool_chunks: int = SPOOL_CHUNKS,
 ) -> int:
     """Write `members`, then `trailer()` (made once every member is written), as a ZIP to
-    `out`; return its size. `members` is pulled lazily, at most `producers` ahead of the one
-    being written. A failure of any member stops the others and is raised here."""
+    `out`; return its size. `members` is pulled lazily: at most `producers` parts are made at
+    once, counting the one being written. A failure of any part stops the others and is raised
+    here."""
     archive = _Archive(out)
-    source = iter(members)
-    in_flight: deque[tuple[str, DeflatedMember]] = deque()
+    in_flight: deque[tuple[_Part, DeflatedMember]] = deque()
     with ThreadPoolExecutor(producers, thread_name_prefix="rawexport-deflate") as pool:
 
-        def start(member: ZipMember) -> None:
-            deflated = DeflatedMember(member.chunks, spool_chunks)
-            in_flight.append((member.name, deflated))
+        def start(part: _Part) -> None:
+            deflated = DeflatedMember(part.chunks, spool_chunks, last=part.last)
+            in_flight.append((part, deflated))
             pool.submit(deflated.run)
 
         try:
-            for member in source:
-                start(member)
+            for part in _parts(members):
+                start(part)
                 if len(in_flight) == producers:
                     archive.add(*in_flight[0])
                     in_flight.popleft()
@@ -75,14 +82,30 @@ def write_zip(
                 archive.add(*in_flight[0])
                 in_flight.popleft()
             if trailer is not None:
-                start(trailer())
-                archive.add(*in_flight[0])
-                in_flight.popleft()
+                for part in _parts([trailer()]):
+                    start(part)
+                    archive.add(*in_flight[0])
+                    in_flight.popleft()
         except BaseException:
             for _, deflated in in_flight:
                 deflated.cancel()  # each stops at its next chunk, closing its query
             raise
     return archive.finish()
+
+
+@dataclass(frozen=True)
+class _Part:
+    name: str
+    chunks: Iterable[bytes]
+    first: bool
+    last: bool
+
+
+def _parts(members: Iterable[ZipMember]) -> Iterator[_Part]:
+    for member in members:
+        parts = [member.chunks, *member.later_parts]
+        for n, chunks in enumerate(parts):
+            yield _Part(member.name, chunks, n == 0, n == len(parts) - 1)
 
 
 class _Archive:
@@ -93,20 +116,32 @@ class _Archive:
         self._moment = dos_time(datetime.now(UTC))
         self._records: list[MemberRecord] = []
         self.size = 0
+        # The member being written, whose parts arrive one after the other.
+        self._name, self._offset, self._sums = b"", 0, Deflated(0, 0, 0)
 
-    def add(self, name: str, deflated: DeflatedMember) -> None:
-        encoded = name.encode("utf-8")
-        offset = self.size
-        self._write(local_header(encoded, self._moment))
+    def add(self, part: _Part, deflated: DeflatedMember) -> None:
+        if part.first:
+            self._name = part.name.encode("utf-8")
+            self._offset = self.size
+            self._sums = Deflated(0, 0, 0)
+            self._write(local_header(self._name, self._moment))
         for data in deflated:
             self._write(data)
         done = deflated.result
         if done is None:
-            raise RuntimeError(f"{name}: the member ended without its sizes")
-        self._write(data_descriptor(done.crc, done.compressed, done.uncompressed))
-        self._records.append(
-            MemberRecord(encoded, offset, done.crc, done.compressed, done.uncompressed)
+            raise RuntimeError(f"{part.name}: a part ended without its sizes")
+        sums = self._sums
+        self._sums = Deflated(
+            crc32_combine(sums.crc, done.crc, done.uncompressed),
+            sums.compressed + done.compressed,
+            sums.uncompressed + done.uncompressed,
         )
+        if part.last:
+            crc, compressed, uncompressed = dataclasses.astuple(self._sums)
+            self._write(data_descriptor(crc, compressed, uncompressed))
+            self._records.append(
+                MemberRecord(self._name, self._offset, crc, compressed, uncompressed)
+            )
 
     def finish(self) -> int:
         self._write(central_directory(self._records, self._moment, self.size))
