@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from rawexport.export.progress import ProgressMeter
 
 
@@ -46,3 +48,24 @@ def test_files_tracked_at_once_add_up_and_never_go_back() -> None:
     list(first), list(second)  # both end: every planned row written
     assert reports == sorted(set(reports))
     assert reports[-1] == 99
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_callback_that_raises_stops_every_file_in_flight_and_is_not_called_again() -> None:
+    calls: list[int] = []
+
+    def stop(percent: int) -> None:
+        calls.append(percent)
+        raise _Stop
+
+    meter = ProgressMeter(2000, stop)
+    first = meter.track([b"a\n" * 100] * 10, 1000, line_per_row=True)
+    second = meter.track([b"b\n" * 100] * 10, 1000, line_per_row=True)
+    with pytest.raises(_Stop):
+        next(second)  # its first chunk is due for a report
+    with pytest.raises(_Stop):
+        list(first)  # another file in flight stops at its next chunk, with no call
+    assert calls == [5]

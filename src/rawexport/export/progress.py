@@ -19,7 +19,8 @@ class ProgressMeter:
     those of the files done plus those written so far of each file in flight. The value once
     every planned row is written (99) is always reported; 100 is left to the caller, for when
     the report is published. `on_progress` is called by one thread at a time, and may raise to
-    stop the file being tracked.
+    stop the export: it is not called again, and every file tracked raises the same error at
+    its next chunk, so all the parts in flight stop, not only the one that reported.
     """
 
     def __init__(self, total_rows: int, on_progress: Callable[[int], None]) -> None:
@@ -31,6 +32,7 @@ class ProgressMeter:
         self._in_flight: dict[int, int] = {}
         self._reported = -1
         self._reported_at = float("-inf")
+        self._stopped: BaseException | None = None
 
     def track(self, chunks: Iterable[bytes], rows: int, *, line_per_row: bool) -> Iterator[bytes]:
         """Pass `chunks` of a file of `rows` rows through, counting them as they go by.
@@ -43,6 +45,8 @@ class ProgressMeter:
         lines = counted = seen = 0
         try:
             for chunk in chunks:
+                if self._stopped is not None:
+                    raise self._stopped
                 seen += len(chunk)
                 if line_per_row and self._due():
                     lines += chunk.count(b"\n")
@@ -61,6 +65,8 @@ class ProgressMeter:
 
     def _update(self, track_id: int | None, rows: int) -> None:
         with self._lock:
+            if self._stopped is not None:
+                raise self._stopped
             if track_id is not None:
                 self._in_flight[track_id] = rows
             written = self._done + sum(self._in_flight.values())
@@ -68,4 +74,8 @@ class ProgressMeter:
             if percent <= self._reported or not (self._due() or written >= self._total):
                 return
             self._reported, self._reported_at = percent, time.monotonic()
-            self._on_progress(percent)
+            try:
+                self._on_progress(percent)
+            except BaseException as error:
+                self._stopped = error
+                raise
