@@ -34,10 +34,6 @@ _FILE_QUERY_SETTINGS = ", ".join(
         # A job makes several files (and parts of files) at once, one per core: one thread a
         # query is enough, and each more held its own buffers (about 20 MB of peak a job).
         "max_threads = 1",
-        # Reading in order merges every data part of the table, each column of each part
-        # through a read buffer of its own (1 MiB by default): some 15 MiB per data part, more
-        # than the rest of the query, and per query in flight. The files are in the page cache.
-        "max_read_buffer_size = 262144",
     )
 )
 
