@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from rawexport.export.progress import ProgressMeter
 
 
@@ -34,3 +36,36 @@ def test_rows_are_never_counted_past_the_planned_rows() -> None:
     meter = ProgressMeter(100, reports.append)
     for _ in meter.track([b"\n" * 500], 10, line_per_row=True):
         assert reports == [10]  # 500 newlines, but the file has 10 rows
+
+
+def test_files_tracked_at_once_add_up_and_never_go_back() -> None:
+    reports: list[int] = []
+    meter = ProgressMeter(2000, reports.append)
+    first = meter.track([b"a\n" * 100] * 10, 1000, line_per_row=True)
+    second = meter.track([b"b\n" * 100] * 10, 1000, line_per_row=True)
+    for a, b in zip(first, second, strict=True):  # interleaved, as two producer threads do
+        assert a and b
+    list(first), list(second)  # both end: every planned row written
+    assert reports == sorted(set(reports))
+    assert reports[-1] == 99
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_callback_that_raises_stops_every_file_in_flight_and_is_not_called_again() -> None:
+    calls: list[int] = []
+
+    def stop(percent: int) -> None:
+        calls.append(percent)
+        raise _Stop
+
+    meter = ProgressMeter(2000, stop)
+    first = meter.track([b"a\n" * 100] * 10, 1000, line_per_row=True)
+    second = meter.track([b"b\n" * 100] * 10, 1000, line_per_row=True)
+    with pytest.raises(_Stop):
+        next(second)  # its first chunk is due for a report
+    with pytest.raises(_Stop):
+        list(first)  # another file in flight stops at its next chunk, with no call
+    assert calls == [5]

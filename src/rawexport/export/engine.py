@@ -1,29 +1,38 @@
 """Running one export job: a JobSpec in, a ZIP of one file per event plus users and manifest out.
 
-Every file is streamed: the store streams each query result while this thread deflates it
-into the ZIP entry, so memory stays flat whatever the number of rows. The ZIP goes into the
+Every file is streamed: the store streams each query result while a producer thread deflates
+it into a bounded spool, several files at once (one per core), and the ZIP takes them in order;
+so memory stays flat whatever the number of rows. The ZIP goes into the
 caller's writer as it is made; publishing it (or not) is the caller's business.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Generator
 
 from rawexport.domain.catalog import USERS
 from rawexport.domain.jobspec import JobSpec
 from rawexport.export.names import FORMAT_EXTENSIONS, MANIFEST_NAME
 from rawexport.export.params import QueryParams
-from rawexport.export.plan import FilePlan, plan_files
+from rawexport.export.parts import part_count, part_sources
+from rawexport.export.plan import FilePlan, file_query, plan_files
 from rawexport.export.progress import ProgressMeter
 from rawexport.export.report import ExportResult, FileStat, manifest_json
 from rawexport.export.users import users_query
 from rawexport.export.zipstream import ZipMember, ZipSink, write_zip
-from rawexport.store.base import EventStore, ResultStream
+from rawexport.store.base import EventStore
 
-__all__ = ["ExportResult", "FileStat", "plan_report", "run_export"]
+__all__ = ["MAX_PRODUCERS", "ExportResult", "FileStat", "plan_report", "producers", "run_export"]
+
+MAX_PRODUCERS = 8
+"""Each file in flight holds a query (20-40 MB of chDB memory) and a spool (a few MiB): beyond
+8 the memory of a job would no longer stay well under 600 MB."""
 
 _CLICKHOUSE_FORMATS = {"csv": "CSVWithNames", "jsonl": "JSONEachRow", "parquet": "Parquet"}
+_HEADLESS = {"CSVWithNames": "CSV", "JSONEachRow": "JSONEachRow"}
+"""The format of a file's later parts: the same rows without the header."""
 
 
 def run_export(
@@ -31,11 +40,14 @@ def run_export(
     spec: JobSpec,
     out: ZipSink,
     on_progress: Callable[[int], None],
+    *,
+    threads: int | None = None,
 ) -> ExportResult:
     """Export `spec` as a ZIP written into `out`; report progress 0..99 on the way.
 
     When no requested event has a row, nothing is written and the result is `empty`. The row
-    counts of the result and of the manifest are those written (see `_rows_written`).
+    counts of the result and of the manifest are those written (see `_rows_written`). Files,
+    and large files in parts (`parts.py`), are made by `threads` (else `producers()`) at once.
     """
     params = QueryParams()
     plans = plan_report(store, spec, params)
@@ -44,25 +56,52 @@ def run_export(
     meter = ProgressMeter(sum(p.stat.rows for p in plans[:-1]), on_progress)
     fmt = _CLICKHOUSE_FORMATS[spec.format]
     line_per_row = spec.format != "parquet"
+    threads = threads or producers(len(plans))
+    # Rows each part of each file wrote, as the store counted them (None: it could not).
+    counted: list[list[int | None]] = []
+
+    def part_chunks(
+        file: int, part: int, query: str, part_fmt: str, rows: int
+    ) -> Generator[bytes, None, None]:
+        # Runs in a producer thread of write_zip: the query starts at the first chunk asked for.
+        with store.stream(query, params.values, part_fmt) as result:
+            yield from meter.track(result, rows, line_per_row=line_per_row)
+        counted[file][part] = result.rows
+
+    def member(file: int, plan: FilePlan) -> ZipMember:
+        queries = [plan.query]
+        if line_per_row and plan.source:  # Parquet files cannot be joined end to end
+            sources = part_sources(store, plan, params, part_count(plan.stat.rows, threads))
+            queries = [file_query(plan.select, source) for source in sources]
+        counted.append([None] * len(queries))
+        shares = _split(plan.stat.rows, len(queries))
+        chunks = [
+            # Only the first part has the header line.
+            part_chunks(file, n, query, fmt if n == 0 else _HEADLESS[fmt], shares[n])
+            for n, query in enumerate(queries)
+        ]
+        return ZipMember(plan.stat.name, chunks[0], chunks[1:])
+
     written: list[FileStat] = []
 
-    def members() -> Generator[ZipMember, None, None]:
-        for plan in plans:
-            with store.stream(plan.query, params.values, fmt) as result:
-                tracked = meter.track(result, plan.stat.rows, line_per_row=line_per_row)
-                yield ZipMember(plan.stat.name, tracked)
-            counted = _rows_written(store, plan, result, params)
-            written.append(dataclasses.replace(plan.stat, rows=counted))
-        yield ZipMember(MANIFEST_NAME, [manifest_json(written)])
+    def manifest() -> ZipMember:
+        for plan, parts in zip(plans, counted, strict=True):
+            rows = _rows_written(store, plan, parts, params)
+            written.append(dataclasses.replace(plan.stat, rows=rows))
+        return ZipMember(MANIFEST_NAME, [manifest_json(written)])
 
-    entries = members()
-    try:
-        size = write_zip(out, entries)
-    except BaseException:
-        entries.close()  # stops the query of the file being written, if any, right away
-        raise
+    members = (member(n, p) for n, p in enumerate(plans))  # cut into parts as their turn comes
+    size = write_zip(out, members, producers=threads, trailer=manifest)
     rows = sum(f.rows for f in written[:-1])
     return ExportResult(rows=rows, files=written, size=size)
+
+
+def producers(files: int) -> int:
+    """Files made at once: one per core this process may run on, up to `MAX_PRODUCERS`.
+
+    The affinity, not the machine's cores, so `taskset` and CPU sets are honoured.
+    """
+    return max(1, min(files, len(os.sched_getaffinity(0)), MAX_PRODUCERS))
 
 
 def plan_report(store: EventStore, spec: JobSpec, params: QueryParams) -> list[FilePlan]:
@@ -83,13 +122,20 @@ def plan_report(store: EventStore, spec: JobSpec, params: QueryParams) -> list[F
     return [*plans, FilePlan(users, "", users_query(sources, app))]
 
 
+def _split(rows: int, parts: int) -> list[int]:
+    """`rows` shared out over `parts` (the planned rows of each part, for progress only)."""
+    share, extra = divmod(rows, parts)
+    return [share + (n < extra) for n in range(parts)]
+
+
 def _rows_written(
-    store: EventStore, plan: FilePlan, result: ResultStream, params: QueryParams
+    store: EventStore, plan: FilePlan, parts: list[int | None], params: QueryParams
 ) -> int:
-    """The rows of a file as the store counted them while writing; where it cannot, those
-    counted when the file was planned, or for the users file (not counted then), counted now."""
-    if result.rows is not None:
-        return result.rows
+    """The rows of a file as the store counted them while writing its parts; where it cannot,
+    those counted when the file was planned, or for the users file (not counted then), counted
+    now."""
+    if all(rows is not None for rows in parts):
+        return sum(rows for rows in parts if rows is not None)
     if plan.source:
         return plan.stat.rows
     ((rows,),) = store.rows(f"SELECT count() FROM ({plan.query})", params.values)

@@ -18,7 +18,7 @@ from rawexport.store.base import EventStore
 from rawexport.store.schema import table_name
 from rawexport.store.sql import quote_identifier
 
-__all__ = ["FilePlan", "plan_files"]
+__all__ = ["FilePlan", "file_query", "plan_files"]
 
 _PROBE_THREADS = 4
 
@@ -31,17 +31,27 @@ _FILE_QUERY_SETTINGS = ", ".join(
         # reader runs ahead into a buffer while the pipe is full, which made the peak memory
         # grow with the number of parts, hence with the data (+150 MB a file at 10 M rows).
         "read_in_order_use_buffering = 0",
+        # A job makes several files (and parts of files) at once, one per core: one thread a
+        # query is enough, and each more held its own buffers (about 20 MB of peak a job).
+        "max_threads = 1",
     )
 )
 
 
 @dataclass(frozen=True)
 class FilePlan:
-    """One file to write: what it will hold, its `FROM ... WHERE ...` and its whole query."""
+    """One file to write: what it will hold, its `FROM ... WHERE ...` and its whole query
+    (`file_query(select, source)` for an event file)."""
 
     stat: FileStat
     source: str
     query: str
+    select: str = ""
+
+
+def file_query(select: str, source: str) -> str:
+    """The query of an event file (or of a part of one, for a narrower `source`)."""
+    return f"SELECT {select} {source} ORDER BY time SETTINGS {_FILE_QUERY_SETTINGS}"
 
 
 def plan_files(
@@ -137,9 +147,8 @@ def _plan(
 ) -> FilePlan:
     rows, keys = probe
     columns, expressions = select_list(table, keys, params)
-    query = f"SELECT {expressions} {source} ORDER BY time SETTINGS {_FILE_QUERY_SETTINGS}"
     stat = FileStat(file_name, selection.event, selection.alias, rows, columns, selection.filters)
-    return FilePlan(stat, source, query)
+    return FilePlan(stat, source, file_query(expressions, source), expressions)
 
 
 def _probe(

@@ -1,28 +1,37 @@
-"""Writing the report ZIP in one pass from streams of unknown length.
+"""Writing the report ZIP in one pass from streams of unknown length, several made at once.
 
-Every entry is ZIP64 with a data descriptor, so neither sizes nor the CRC are needed up front,
-and deflate runs on ISA-L at level 1 (several times faster than zlib at equal ratio) through the
-compressor hook of `stream_zip`, without touching the process-wide `zlib` or `zipfile` modules.
-The archive goes to any `ZipSink` as it is made (a local file, an S3 multipart upload), so it
-is never held whole in memory nor copied once written.
+Up to `producers` members are read and deflated in parallel, each by a thread of its own into a
+bounded spool (`deflater.py`); the archive takes them in order, so its bytes go to the sink
+sequentially, as one stream (a local file, an S3 multipart upload), and are the same whatever
+the number of producers. Memory is bounded by producers x spool, never by the rows.
 """
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Iterable
+import dataclasses
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import Protocol
 
 from isal import isal_zlib
-from stream_zip import ZIP_64, MemberFile, stream_zip
 
-__all__ = ["ZipMember", "ZipSink", "write_zip"]
+from rawexport.export.deflater import Deflated, DeflatedMember
+from rawexport.export.zipformat import (
+    MemberRecord,
+    central_directory,
+    data_descriptor,
+    dos_time,
+    local_header,
+)
 
-_LEVEL = 1
-_RAW_DEFLATE = -15  # ZIP entries hold raw deflate data, without a zlib header
-_OUTPUT_CHUNK = 1 << 20
+__all__ = ["SPOOL_CHUNKS", "ZipMember", "ZipSink", "write_zip"]
+
+SPOOL_CHUNKS = 16
+"""Compressed chunks a member made ahead of its turn may hold: with 1 MiB reads deflated about
+4:1, some 4 MiB a member, enough to ride out the writer's pauses."""
 
 
 class ZipSink(Protocol):
@@ -31,23 +40,114 @@ class ZipSink(Protocol):
 
 @dataclass(frozen=True)
 class ZipMember:
+    """A file of the archive: the bytes of `chunks`, then those of each of `later_parts`.
+
+    Each part is iterated in a producer thread of its own: a generator starts its work (a query)
+    only there, when its turn comes near, and is closed there. A large file in parts is made on
+    several cores at once.
+    """
+
     name: str
     chunks: Iterable[bytes]
+    later_parts: Sequence[Iterable[bytes]] = ()
 
 
-def write_zip(out: ZipSink, members: Iterable[ZipMember]) -> int:
-    """Write `members` (consumed lazily, one after the other) as a ZIP to `out`; return its size."""
-    now = datetime.now(UTC)
-    files: Iterable[MemberFile] = (
-        (member.name, now, 0o644, ZIP_64, member.chunks) for member in members
-    )
-    size = 0
-    for block in stream_zip(files, chunk_size=_OUTPUT_CHUNK, get_compressobj=_compressor):
-        out.write(block)
-        size += len(block)
-    return size
+def write_zip(
+    out: ZipSink,
+    members: Iterable[ZipMember],
+    *,
+    producers: int = 1,
+    trailer: Callable[[], ZipMember] | None = None,
+    spool_chunks: int = SPOOL_CHUNKS,
+) -> int:
+    """Write `members`, then `trailer()` (made once every member is written), as a ZIP to
+    `out`; return its size. `members` is pulled lazily: at most `producers` parts are made at
+    once, counting the one being written. A failure of any part stops the others and is raised
+    here."""
+    archive = _Archive(out)
+    in_flight: deque[tuple[_Part, DeflatedMember]] = deque()
+    with ThreadPoolExecutor(producers, thread_name_prefix="rawexport-deflate") as pool:
+
+        def start(part: _Part) -> None:
+            deflated = DeflatedMember(part.chunks, spool_chunks, last=part.last)
+            in_flight.append((part, deflated))
+            pool.submit(deflated.run)
+
+        try:
+            for part in _parts(members):
+                start(part)
+                if len(in_flight) == producers:
+                    archive.add(*in_flight[0])
+                    in_flight.popleft()
+            while in_flight:
+                archive.add(*in_flight[0])
+                in_flight.popleft()
+            if trailer is not None:
+                for part in _parts([trailer()]):
+                    start(part)
+                    archive.add(*in_flight[0])
+                    in_flight.popleft()
+        except BaseException:
+            for _, deflated in in_flight:
+                deflated.cancel()  # each stops at its next chunk, closing its query
+            raise
+    return archive.finish()
 
 
-def _compressor() -> zlib._Compress:
-    # ISA-L's compressor has zlib's interface; stream_zip is typed against zlib's.
-    return cast("zlib._Compress", isal_zlib.compressobj(_LEVEL, isal_zlib.DEFLATED, _RAW_DEFLATE))
+@dataclass(frozen=True)
+class _Part:
+    name: str
+    chunks: Iterable[bytes]
+    first: bool
+    last: bool
+
+
+def _parts(members: Iterable[ZipMember]) -> Iterator[_Part]:
+    for member in members:
+        parts = [member.chunks, *member.later_parts]
+        for n, chunks in enumerate(parts):
+            yield _Part(member.name, chunks, n == 0, n == len(parts) - 1)
+
+
+class _Archive:
+    """The archive as it is written: the offset reached and what the central directory needs."""
+
+    def __init__(self, out: ZipSink) -> None:
+        self._out = out
+        self._moment = dos_time(datetime.now(UTC))
+        self._records: list[MemberRecord] = []
+        self.size = 0
+        # The member being written, whose parts arrive one after the other.
+        self._name, self._offset, self._sums = b"", 0, Deflated(0, 0, 0)
+
+    def add(self, part: _Part, deflated: DeflatedMember) -> None:
+        if part.first:
+            self._name = part.name.encode("utf-8")
+            self._offset = self.size
+            self._sums = Deflated(0, 0, 0)
+            self._write(local_header(self._name, self._moment))
+        for data in deflated:
+            self._write(data)
+        done = deflated.result
+        if done is None:
+            raise RuntimeError(f"{part.name}: a part ended without its sizes")
+        sums = self._sums
+        self._sums = Deflated(
+            isal_zlib.crc32_combine(sums.crc, done.crc, done.uncompressed),
+            sums.compressed + done.compressed,
+            sums.uncompressed + done.uncompressed,
+        )
+        if part.last:
+            crc, compressed, uncompressed = dataclasses.astuple(self._sums)
+            self._write(data_descriptor(crc, compressed, uncompressed))
+            self._records.append(
+                MemberRecord(self._name, self._offset, crc, compressed, uncompressed)
+            )
+
+    def finish(self) -> int:
+        self._write(central_directory(self._records, self._moment, self.size))
+        return self.size
+
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
+        self.size += len(data)
