@@ -50,6 +50,10 @@ LOG_FORMATS: dict[str, logging.Formatter] = {
 }
 
 
+_CHATTY = ("alembic", "httpx", "httpcore", "botocore", "boto3", "s3transfer")
+"""Libraries that log every migration step or request at INFO: only their warnings are shown."""
+
+
 def configure(log_format: str, level: int = logging.INFO) -> None:
     """Send every logger's lines to stderr in `log_format`; uvicorn must be started with
     `log_config=None` so that it keeps this."""
@@ -67,4 +71,6 @@ def configure(log_format: str, level: int = logging.INFO) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     install_redaction()
