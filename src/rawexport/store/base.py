@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-__all__ = ["EventStore", "Params", "ResultStream", "StoreError"]
+__all__ = ["ClosedOnExit", "EventStore", "Params", "ResultStream", "StoreError"]
 
 Params = Mapping[str, Any]
 """Query parameters for `{name:Type}` placeholders: str, int, float, bool, or lists of those."""
@@ -68,6 +68,25 @@ class ResultStream(Protocol):
         iteration has ended."""
 
     def close(self) -> None: ...
+
+
+class ClosedOnExit:
+    """A base of streams: `with` gives the stream and closes it on the way out, whatever
+    happened, so a query whose result is no longer wanted is stopped."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
 
 
 class EventStore(Protocol):

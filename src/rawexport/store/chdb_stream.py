@@ -13,8 +13,8 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from types import TracebackType
 
+from rawexport.store.base import ClosedOnExit
 from rawexport.store.leftovers import private_tempdir
 
 __all__ = ["FifoStream", "PIPE_BUFFER"]
@@ -23,7 +23,7 @@ PIPE_BUFFER = 1 << 20
 """The largest pipe buffer an unprivileged process may ask for by default (fs.pipe-max-size)."""
 
 
-class FifoStream:
+class FifoStream(ClosedOnExit):
     """The bytes that `produce(path)` writes into a FIFO at `path`, as they are written.
 
     `produce` runs at once, in a thread of its own, and waits whenever the pipe is full; it
@@ -57,17 +57,6 @@ class FifoStream:
             target=self._produce, args=(produce, guard), name="rawexport-query", daemon=True
         )
         self._producer.start()
-
-    def __enter__(self) -> FifoStream:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := os.read(self._reader, PIPE_BUFFER):

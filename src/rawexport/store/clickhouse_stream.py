@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from types import TracebackType
 
 import httpx
 
-from rawexport.store.base import StoreError
+from rawexport.store.base import ClosedOnExit, StoreError
 
 __all__ = ["ResponseStream", "refusal"]
 
@@ -33,7 +32,7 @@ def refusal(response: httpx.Response) -> StoreError:
     return StoreError(text, int(code) if code.isdigit() else None)
 
 
-class ResponseStream:
+class ResponseStream(ClosedOnExit):
     """The body of a streamed answer, chunk by chunk as it arrives, never held whole.
 
     The request is sent when the iteration begins (`open_response`), so that the stream exists,
@@ -54,17 +53,6 @@ class ResponseStream:
         self._response: httpx.Response | None = None
         self._closed = False
         self._where = where
-
-    def __enter__(self) -> ResponseStream:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __iter__(self) -> Iterator[bytes]:
         if self._closed:

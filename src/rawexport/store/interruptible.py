@@ -13,10 +13,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from types import TracebackType
 from typing import Any
 
-from rawexport.store.base import EventStore, Params, ResultStream, StoreError
+from rawexport.store.base import ClosedOnExit, EventStore, Params, ResultStream, StoreError
 from rawexport.store.sql import ROWS_FORMAT, decode_rows
 
 __all__ = ["Interrupted", "InterruptibleStore"]
@@ -103,23 +102,12 @@ class InterruptibleStore:
             time.sleep(_CANCEL_EVERY_S)
 
 
-class _Stoppable:
+class _Stoppable(ClosedOnExit):
     """A stream of the store: ends with `Interrupted`, not the backend's error, once stopped."""
 
     def __init__(self, owner: InterruptibleStore, inner: ResultStream) -> None:
         self._owner = owner
         self._inner = inner
-
-    def __enter__(self) -> _Stoppable:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __iter__(self) -> Iterator[bytes]:
         try:
