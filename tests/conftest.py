@@ -48,6 +48,7 @@ __all__ = [
     "server",
     "shared_server",
     "start_server",
+    "wait_healthy",
 ]
 
 RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
@@ -175,17 +176,24 @@ class LiveServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("server did not become healthy")
+        wait_healthy(self.url, self.process, self.log)
+
+
+def wait_healthy(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> None:
+    """Until `url/healthz` answers 200; fails with the end of `log` if the process exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args!r} exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
 
 
 def _free_port() -> int:

@@ -11,7 +11,6 @@ import json
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine
 
-from tests.conftest import RAWEXPORT, run_cli
+from tests.conftest import RAWEXPORT, run_cli, wait_healthy
 
 __all__ = ["ApiNode", "Fleet", "Service"]
 
@@ -82,17 +81,8 @@ class ApiNode(Service):
     url: str = ""
 
     def wait_healthy(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise AssertionError(f"{self.name} exited:\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"{self.name} did not become healthy:\n{self.tail()}")
+        assert self.process is not None
+        wait_healthy(self.url, self.process, self.log, _START_TIMEOUT_S)
 
     def call(self, endpoint: str, body: Mapping[str, Any]) -> httpx.Response:
         return httpx.post(
