@@ -60,14 +60,17 @@ def opaque_store() -> EventStore:
 def pools(
     queue: JobQueue, opaque_store: EventStore, tmp_path: Path
 ) -> Iterator[Callable[..., WorkerPool]]:
-    """Starts pools on the queue with quick heartbeats (settings overridable); stops them all."""
+    """Starts pools on the queue with quick heartbeats (settings and store overridable); stops
+    them all."""
     started: list[WorkerPool] = []
 
-    def start(run_export: RunExport, **overrides: Any) -> WorkerPool:
+    def start(
+        run_export: RunExport, *, store: EventStore | None = None, **overrides: Any
+    ) -> WorkerPool:
         values: dict[str, Any] = {"data_dir": tmp_path, "workers": 2, "heartbeat_s": 1}
         settings = Settings(**{**values, **overrides})
         reports = LocalReportStore(tmp_path / "reports")
-        pool = WorkerPool(queue, opaque_store, reports, settings, run_export)
+        pool = WorkerPool(queue, store or opaque_store, reports, settings, run_export)
         pool.start()
         started.append(pool)
         return pool

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,6 @@ from rawexport.domain.states import JobStatus
 from rawexport.export.engine import run_export
 from rawexport.meta.accounts import Accounts
 from rawexport.meta.jobs import JobQueue
-from rawexport.reports import LocalReportStore
-from rawexport.settings import Settings
 from rawexport.store.base import EventStore, Params, ResultStream
 from rawexport.workers.pool import STOP_GRACE_S, WorkerPool, time_limit_message
 from tests.workers.test_pool import is_status, wait_for_job
@@ -74,22 +71,19 @@ def submit_export(accounts: Accounts, queue: JobQueue) -> Callable[[], str]:
 
 @pytest.fixture
 def start_pool(
-    queue: JobQueue, event_store: EventStore, tmp_path: Path
+    pools: Callable[..., WorkerPool], event_store: EventStore
 ) -> Iterator[Callable[..., WorkerPool]]:
     """Pools of one worker running real exports on `EndlessQueries`; stopped at the end."""
+
     started: list[WorkerPool] = []
 
     def start(**overrides: Any) -> WorkerPool:
-        settings = Settings(**{"data_dir": tmp_path, "workers": 1, "heartbeat_s": 1, **overrides})
-        store = EndlessQueries(event_store)
-        reports = LocalReportStore(tmp_path / "reports")
-        pool = WorkerPool(queue, store, reports, settings, run_export)
-        pool.start()
+        pool = pools(run_export, store=EndlessQueries(event_store), workers=1, **overrides)
         started.append(pool)
         return pool
 
     yield start
-    for pool in started:
+    for pool in started:  # before `pools` does: a stopped pool's queries must be gone
         pool.stop()
     wait_until(lambda: endless_queries_running(event_store) == 0)
 
