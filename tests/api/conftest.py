@@ -98,7 +98,7 @@ class Service:
     def load(self, app_id: str, rows: list[dict[str, Any]], *, users: bool = False) -> None:
         path = self.data_dir / f"load-{uuid.uuid4().hex}.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        load_file(self.runtime.store, app_id, path, users=users)
+        load_file(self.runtime.store, app_id, path, ledger=self.runtime.batches, users=users)
 
 
 def _start(stack: ExitStack, data_dir: Path, store: EventStore, **settings: object) -> Service:

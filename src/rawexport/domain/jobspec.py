@@ -55,6 +55,14 @@ class JobSpec:
     """`@custom_events` (or an empty list): every custom event with data in the interval."""
     format: Format = "csv"
     users_filter: tuple[Filter, ...] = field(default=())
+    continue_from: str | None = None
+    """The job this one continues from (extension): it exports only rows stored after that
+    job's snapshot."""
+    snapshot: int | None = None
+    """The last load batch whose rows the job exports, taken when it was submitted; None for
+    the jobs of releases before snapshots, which export every stored row."""
+    after_snapshot: int | None = None
+    """With `continue_from`: that job's snapshot; the job exports the batches after it."""
 
     @property
     def start_ms(self) -> int:
@@ -87,6 +95,9 @@ class JobSpec:
             all_custom=raw["all_custom"],
             format=raw["format"],
             users_filter=_filters(raw["users_filter"]),
+            continue_from=raw.get("continue_from"),  # absent from earlier releases' jobs
+            snapshot=raw.get("snapshot"),
+            after_snapshot=raw.get("after_snapshot"),
         )
 
 

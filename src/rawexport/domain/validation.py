@@ -104,6 +104,9 @@ def check_fields(body: Mapping[str, Any], *, max_events: int) -> None:
         _filters(entry.get("filters", {}), f"events[{i}].filters")
     if "format" in body and not isinstance(body["format"], str):
         raise _wrong_type("format", body["format"], "string")
+    continue_from = body.get("continue_from")
+    if continue_from is not None and not isinstance(continue_from, str):
+        raise _wrong_type("continue_from", continue_from, "string")
     users_filter = body.get("users_filter", {})
     _filters(users_filter, "users_filter")
     for column in users_filter:
@@ -218,6 +221,7 @@ def build_spec(
         all_custom=all_custom,
         format=cast(Format, fmt),
         users_filter=_filters(body.get("users_filter", {}), "users_filter"),
+        continue_from=body.get("continue_from"),
     )
 
 

@@ -15,6 +15,7 @@ from rawexport.domain.validation import json_type, storable
 from rawexport.http.envelope import ok
 from rawexport.http.params import Params, admitted, read_params
 from rawexport.http.state import AppState, app_state
+from rawexport.meta.jobs import Job
 from rawexport.meta.progress_lookup import user_and_own_job
 
 __all__ = ["EMPTY_MESSAGE", "getprogress", "job_id_of"]
@@ -67,9 +68,9 @@ def _progress(state: AppState, params: Params, request: Request) -> JSONResponse
     if job.status is JobStatus.FAILED:
         raise ApiError(Code.UNKNOWN, detail=f"The export job failed: {job.error}")
     if job.empty:
-        return ok(
-            200, {"status": "complete", "percent_complete": 100, "result": {"msg": EMPTY_MESSAGE}}
-        )
+        # Only the published message, unless the request itself went beyond the published API.
+        empty = {"msg": EMPTY_MESSAGE, **(_snapshot(job) if job.spec.continue_from else {})}
+        return ok(200, {"status": "complete", "percent_complete": 100, "result": empty})
     query = urlencode({"job_id": job.id, "user_token": token})
     base_url = rt.settings.public_url or str(request.base_url)
     result = {
@@ -78,5 +79,11 @@ def _progress(state: AppState, params: Params, request: Request) -> JSONResponse
         "url": f"{base_url.rstrip('/')}/api/v1/rawexport/download/?{query}",
         "ttl": job.ttl_s,
         "expire": math.ceil(job.expires_at or 0),
+        **_snapshot(job),
     }
     return ok(201, {"status": "complete", "percent_complete": 100, "result": result})
+
+
+def _snapshot(job: Job) -> dict[str, str]:
+    """The job's snapshot for `continue_from` (extension): an opaque string to clients."""
+    return {} if job.snapshot is None else {"snapshot": str(job.snapshot)}

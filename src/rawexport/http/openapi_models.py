@@ -83,6 +83,11 @@ class SetJobRequest(BaseModel):
     users_filter: dict[str, Conditions] | None = Field(
         None, description="Extension: only events of users whose card matches, by users.csv column."
     )
+    continue_from: str | None = Field(
+        None,
+        description="Extension: the id of an earlier complete job of the same user and app; "
+        "only rows stored after its snapshot are exported (every stored row once along a chain).",
+    )
 
 
 class ProgressRequest(BaseModel):
@@ -107,6 +112,9 @@ class ReportResult(BaseModel):
     url: str | None = Field(None, description="Where to download the report.")
     ttl: int | None = Field(None, description="The report's lifetime in seconds.")
     expire: int | None = Field(None, description="UNIX seconds when the report is deleted.")
+    snapshot: str | None = Field(
+        None, description="Extension: the stored rows the job exported, for `continue_from`."
+    )
 
 
 class Progress(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from starlette.concurrency import run_in_threadpool
@@ -10,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from rawexport.domain.errors import ApiError, Code
 from rawexport.domain.validation import build_spec, check_fields, storable
+from rawexport.http.continuation import continued_snapshot
 from rawexport.http.envelope import ok
 from rawexport.http.params import Params, authenticate, read_params
 from rawexport.http.state import AppState, app_state
@@ -36,6 +38,7 @@ def _assign(state: AppState, params: Params) -> str:
     user = authenticate(rt.accounts, params)
     body = params.body
     check_fields(body, max_events=rt.settings.max_events)
+    after_snapshot = continued_snapshot(rt.jobs, user, body)  # code 5 like the checks above
     app = rt.accounts.app(body["app_id"]) if storable(body["app_id"]) else None
     if app is None:
         raise ApiError(Code.INVALID_APP, {"app_id": body["app_id"]})
@@ -47,6 +50,7 @@ def _assign(state: AppState, params: Params) -> str:
         retention_days=rt.settings.retention_days,
         custom_events=lambda names: known_custom_events(rt.store, app.id, names),
     )
+    spec = dataclasses.replace(spec, after_snapshot=after_snapshot)
     try:
         job_id = rt.jobs.submit(user, spec, rt.limits)
     except ApiError as refusal:  # submit refuses with a limit's code only
