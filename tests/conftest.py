@@ -91,10 +91,10 @@ def engine(metadata_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[BatchLedger]:
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BatchLedger]:
     """The load batch sequence every load of events goes through, on a SQLite database of the
     test's own (tests sharing the event store load for apps of their own)."""
-    engine = connect(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    engine = connect(f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'meta.sqlite3'}")
     yield BatchLedger(engine, lease_s=60)
     engine.dispose()
 

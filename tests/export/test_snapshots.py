@@ -1,0 +1,116 @@
+"""Which stored rows a job exports: the load batches up to its snapshot, after the one it
+continues from; a load still moving its rows in at a snapshot falls into the next job."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from rawexport.domain.jobspec import JobSpec
+from rawexport.export.engine import run_export
+from rawexport.meta.batches import BatchLedger
+from rawexport.meta.db import connect
+from rawexport.reports import LocalReportStore
+from rawexport.store import EventStore
+from rawexport.store.loading import LeaseLapsed, load_file
+from tests.export.conftest import END, START, Exported, Load, at, standard
+
+
+class Preopened:
+    """The ledger, except that the next load moves its rows in as batch `seq`, opened earlier."""
+
+    def __init__(self, ledger: BatchLedger, seq: int) -> None:
+        self._ledger, self.seq, self.lease_s = ledger, seq, ledger.lease_s
+
+    def open(self, app_id: str) -> int:
+        return self.seq
+
+    def heartbeat(self, seq: int) -> bool:
+        return self._ledger.heartbeat(seq)
+
+    def commit(self, seq: int) -> bool:
+        return self._ledger.commit(seq)
+
+    def abandon(self, seq: int) -> None:
+        self._ledger.abandon(seq)
+
+
+def rows(social: str, count: int = 2) -> list[dict[str, Any]]:
+    return [
+        {"event": "sc", "devtodev ID": n, "time": at(1000 * n), "social": social}
+        for n in range(1, count + 1)
+    ]
+
+
+def exported(
+    store: EventStore, app_id: str, tmp_path: Path, snapshot: int, after: int | None = None
+) -> Exported:
+    spec = JobSpec(app_id, START, END, (standard("sc"),), snapshot=snapshot, after_snapshot=after)
+    path = tmp_path / f"report-{snapshot}-{after}.zip"
+    with LocalReportStore(tmp_path).writer(path.name) as out:
+        result = run_export(store, spec, out, lambda _: None)
+        if not result.empty:
+            out.commit()
+    return Exported(result, path, [])
+
+
+def socials(report: Exported) -> list[str]:
+    return sorted(r["social"] for r in report.records("sc.csv"))
+
+
+def test_a_load_moving_in_at_a_snapshot_falls_into_the_next_job(
+    event_store: EventStore,
+    ledger: BatchLedger,
+    load: Load,
+    app_id: str,
+    tmp_path: Path,
+) -> None:
+    load(rows("before"))
+    slow = ledger.open(app_id)  # a load that began before the first job's snapshot
+    load(rows("quick"))  # a later load, already in place
+    load(rows("other app"), app="another-app")
+    first = ledger.snapshot()
+
+    load_file(event_store, app_id, _file(tmp_path, rows("slow")), ledger=Preopened(ledger, slow))
+    second = ledger.snapshot()
+    load(rows("after"))
+    third = ledger.snapshot()
+
+    assert first == slow - 1
+    assert socials(exported(event_store, app_id, tmp_path, first)) == ["before"] * 2
+    continued = exported(event_store, app_id, tmp_path, second, after=first)
+    assert socials(continued) == ["quick"] * 2 + ["slow"] * 2
+    assert continued.manifest()["snapshot"] == str(second)
+    assert continued.manifest()["after_snapshot"] == str(first)
+    assert socials(exported(event_store, app_id, tmp_path, third, after=second)) == ["after"] * 2
+    assert exported(event_store, app_id, tmp_path, third, after=third).result.empty
+
+
+def test_a_load_whose_lease_lapsed_stores_nothing(
+    event_store: EventStore, app_id: str, tmp_path: Path
+) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'meta.sqlite3'}")
+    ledger, brief = BatchLedger(engine, lease_s=60), BatchLedger(engine, lease_s=0.2)
+    stalled = brief.open(app_id)
+    deadline = time.monotonic() + 10
+    while ledger.snapshot() < stalled:  # the lapsed lease no longer holds the watermark back
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+    with pytest.raises(LeaseLapsed, match=f"load batch {stalled} lost its lease"):
+        load_file(
+            event_store, app_id, _file(tmp_path, rows("late")), ledger=Preopened(brief, stalled)
+        )
+
+    assert exported(event_store, app_id, tmp_path, ledger.snapshot()).result.empty
+    engine.dispose()
+
+
+def _file(tmp_path: Path, lines: list[dict[str, Any]]) -> Path:
+    path = tmp_path / f"{lines[0]['social'].replace(' ', '-')}.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    return path
