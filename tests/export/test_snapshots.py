@@ -4,19 +4,25 @@ continues from; a load still moving its rows in at a snapshot falls into the nex
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from rawexport.domain.catalog import STANDARD_EVENTS
 from rawexport.domain.jobspec import JobSpec
 from rawexport.export.engine import run_export
 from rawexport.meta.batches import BatchLedger
 from rawexport.meta.db import connect
 from rawexport.reports import LocalReportStore
-from rawexport.store import EventStore
+from rawexport.store import EventStore, ensure_schema, open_store, table_name
+from rawexport.store.chdb import ChdbStore
 from rawexport.store.loading import LeaseLapsed, load_file
+from rawexport.store.schema import BATCH_COLUMN, EVENT_TABLES
+from rawexport.store.sql import quote_identifier
 from tests.export.conftest import END, START, Exported, Load, at, standard
 
 
@@ -108,6 +114,43 @@ def test_a_load_whose_lease_lapsed_stores_nothing(
 
     assert exported(event_store, app_id, tmp_path, ledger.snapshot()).result.empty
     engine.dispose()
+
+
+@pytest.fixture
+def old_store(request: pytest.FixtureRequest, event_store: EventStore) -> Iterator[EventStore]:
+    """A store of the same backend, in a database of its own, as a release before batches left
+    it: event tables without `_batch`."""
+    database = f"old_{uuid.uuid4().hex[:12]}"
+    if isinstance(event_store, ChdbStore):
+        of_its_own = type("OldStore", (ChdbStore,), {"database": database})
+        store: EventStore = of_its_own(Path(event_store.url.removeprefix("chdb://")))
+    else:
+        store = open_store(f"{request.getfixturevalue('clickhouse_server')}/{database}")
+    ensure_schema(store)
+    for table in EVENT_TABLES:
+        store.execute(f"ALTER TABLE {table_name(table)} DROP COLUMN {BATCH_COLUMN}")
+    yield store
+    store.execute(f"DROP DATABASE {quote_identifier(database)}")
+    if not isinstance(store, ChdbStore):  # chDB's connections are the process's own session
+        store.close()
+
+
+def test_an_old_store_gets_the_column_in_place_and_its_rows_are_the_first_snapshot(
+    old_store: EventStore, ledger: BatchLedger, app_id: str, tmp_path: Path
+) -> None:
+    old_store.execute(
+        f"INSERT INTO {table_name(STANDARD_EVENTS['sc'])} (app_id, time, `devtodev ID`, social)"
+        " VALUES ({app:String}, {t:Int64}, 1, 'stored before'), ('other', {t:Int64}, 1, 'x')",
+        {"app": app_id, "t": at(5)},
+    )
+    ensure_schema(old_store)  # as on start: the column comes back, the rows stay
+    first = ledger.snapshot()
+    load_file(old_store, app_id, _file(tmp_path, rows("new")), ledger=ledger)
+    second = ledger.snapshot()
+
+    assert socials(exported(old_store, app_id, tmp_path, first)) == ["stored before"]
+    continued = exported(old_store, app_id, tmp_path, second, after=first)
+    assert socials(continued) == ["new"] * 2
 
 
 def _file(tmp_path: Path, lines: list[dict[str, Any]]) -> Path:
