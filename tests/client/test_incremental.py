@@ -97,5 +97,6 @@ def test_client_export_continues_from_the_report_before(
 
     assert first.rows["tr.csv"] == 1 and second.rows["tr.csv"] == 1
     assert third.path is None and third.job_id is not None  # empty: nothing new
+    assert third.snapshot is not None  # an empty continuation still tells its snapshot
     assert first.snapshot is not None and second.snapshot is not None
     assert int(second.snapshot) > int(first.snapshot)
