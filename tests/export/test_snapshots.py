@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from rawexport.domain.catalog import STANDARD_EVENTS
-from rawexport.domain.jobspec import JobSpec
+from rawexport.domain.jobspec import EventSelection, JobSpec
 from rawexport.export.engine import run_export
 from rawexport.meta.batches import BatchLedger
 from rawexport.meta.db import connect
@@ -23,7 +23,7 @@ from rawexport.store.chdb import ChdbStore
 from rawexport.store.loading import LeaseLapsed, load_file
 from rawexport.store.schema import BATCH_COLUMN, EVENT_TABLES
 from rawexport.store.sql import quote_identifier
-from tests.export.conftest import END, START, Exported, Load, at, standard
+from tests.export.conftest import END, START, Exported, Load, at, custom, standard
 
 
 class Preopened:
@@ -53,9 +53,14 @@ def rows(social: str, count: int = 2) -> list[dict[str, Any]]:
 
 
 def exported(
-    store: EventStore, app_id: str, tmp_path: Path, snapshot: int, after: int | None = None
+    store: EventStore,
+    app_id: str,
+    tmp_path: Path,
+    snapshot: int,
+    after: int | None = None,
+    events: tuple[EventSelection, ...] = (standard("sc"),),
 ) -> Exported:
-    spec = JobSpec(app_id, START, END, (standard("sc"),), snapshot=snapshot, after_snapshot=after)
+    spec = JobSpec(app_id, START, END, events, snapshot=snapshot, after_snapshot=after)
     path = tmp_path / f"report-{snapshot}-{after}.zip"
     with LocalReportStore(tmp_path).writer(path.name) as out:
         result = run_export(store, spec, out, lambda _: None)
@@ -157,3 +162,26 @@ def _file(tmp_path: Path, lines: list[dict[str, Any]]) -> Path:
     path = tmp_path / f"{lines[0]['social'].replace(' ', '-')}.jsonl"
     path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
     return path
+
+
+def test_batch_is_no_column_of_a_report_even_as_a_parameter_name(
+    event_store: EventStore, ledger: BatchLedger, load: Load, app_id: str, tmp_path: Path
+) -> None:
+    load([{"event": "quest", "devtodev ID": 1, "time": at(5), "params": {"_batch": "mine"}}])
+    load([{"event": "sc", "devtodev ID": 1, "time": at(6), "social": "x"}])
+
+    events = (custom("quest"), standard("sc"))
+    out = exported(event_store, app_id, tmp_path, ledger.snapshot(), after=0, events=events)
+
+    assert out.records("quest.csv") == [
+        {
+            "devtodev ID": "1",
+            "time": str(at(5)),
+            "level": "",
+            "isTester": "",
+            "cheat": "",
+            "install_date": "",
+            "_batch": "mine",  # the event's own parameter, not the stored batch number
+        }
+    ]
+    assert "_batch" not in out.rows("sc.csv")[0] and "_batch" not in out.rows("users.csv")[0]

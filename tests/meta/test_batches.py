@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert, select, text
 
+from rawexport.domain.quotas import Limits
+from rawexport.meta.accounts import User
 from rawexport.meta.batches import BatchLedger
 from rawexport.meta.clock import db_now
-from rawexport.meta.schema import load_batches
+from rawexport.meta.jobs import JobQueue
+from rawexport.meta.schema import jobs, load_batches
+from tests.meta.conftest import spec_of
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -93,3 +98,20 @@ def _waiting_on_batches(engine: Engine) -> int:
             )
         ).scalar_one()
     return int(waiting)
+
+
+def test_a_submitted_job_takes_the_low_watermark_as_its_snapshot(
+    engine: Engine, queue: JobQueue, member: tuple[User, str]
+) -> None:
+    user, app_id = member
+    ledger = BatchLedger(engine, lease_s=60)
+    done, moving = ledger.open(app_id), ledger.open(app_id)
+    ledger.commit(done)
+    continued = dataclasses.replace(spec_of(app_id), continue_from="earlier", after_snapshot=0)
+
+    job = queue.get(queue.submit(user, continued, Limits(100, 100, 100, 0)))
+
+    assert job is not None and (job.snapshot, job.spec.after_snapshot) == (moving - 1, 0)
+    with engine.connect() as conn:
+        stored = conn.execute(select(jobs.c.snapshot, jobs.c.after_snapshot)).one()
+    assert tuple(stored) == (moving - 1, 0)
