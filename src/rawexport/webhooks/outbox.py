@@ -35,6 +35,8 @@ class EndedJob(JobState, Protocol):
     def space_id(self) -> str: ...
     @property
     def spec(self) -> JobSpec: ...
+    @property
+    def finished_at(self) -> float | None: ...
 
 
 def notification_body(job: EndedJob) -> str:
@@ -55,8 +57,9 @@ def enqueue(conn: Connection, ended: Iterable[EndedJob]) -> None:
                 space_id=job.space_id,
                 url=job.spec.notify_url,
                 body=notification_body(job),
-                created_at=db_now(),
-                next_attempt_at=db_now(),
+                # The job's end, by the database's clock: the give-up age counts from it.
+                created_at=job.finished_at,
+                next_attempt_at=job.finished_at,
                 attempts=0,
             )
         )
