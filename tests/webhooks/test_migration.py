@@ -15,7 +15,6 @@ from rawexport.meta.jobs import JobQueue
 from rawexport.webhooks.outbox import Outbox
 from tests.meta.test_migrations import first_release_database, schema_differences
 
-
 BEFORE_WEBHOOKS = "0002"
 
 
