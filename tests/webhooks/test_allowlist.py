@@ -43,6 +43,7 @@ def test_urls_of_listed_hosts_are_accepted(url: str) -> None:
         ("ftp://hooks.example.com/", "a string that is no http or https URL"),
         ("hooks.example.com/x", "a string that is no http or https URL"),
         ("http://hooks.example.com:x/", "a string that is no http or https URL"),
+        ("https://hooks.example.com/" + "x" * 2030, "a URL of 2056 characters"),
     ],
 )
 def test_other_urls_are_refused_saying_what_they_are(url: str, received: str) -> None:

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["WEBHOOKS_OFF", "Allowlist", "IPAddress", "Refused", "Target"]
+__all__ = ["MAX_URL_LENGTH", "WEBHOOKS_OFF", "Allowlist", "IPAddress", "Refused", "Target"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SETTING = "RAWEXPORT_WEBHOOK_HOSTS"
 _PORTS = range(1, 65536)
+MAX_URL_LENGTH = 2048
+"""A longer `notify_url` is refused: it is stored with the job and its notification."""
 
 
 class Refused(ValueError):
@@ -108,6 +110,8 @@ class Allowlist:
         """The target of `url` if the operator allows it, else `Refused` saying why."""
         if not self.enabled:
             raise Refused("a URL", f"no notify_url (this server sends no webhooks: {_SETTING})")
+        if len(url) > MAX_URL_LENGTH:
+            raise Refused(f"a URL of {len(url)} characters", f"at most {MAX_URL_LENGTH}")
         parsed = _parse_url(url)
         if parsed is None or parsed.scheme not in _DEFAULT_PORTS or not parsed.host:
             raise Refused("a string that is no http or https URL", "an http or https URL")
