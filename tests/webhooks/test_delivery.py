@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
 from rawexport.meta.accounts import Accounts
@@ -35,6 +36,11 @@ def signed_by(secret: str, body: bytes, header: str) -> bool:
     """The recipe of docs/api.md."""
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header)
+
+
+def posts(outcome: str) -> float:
+    """This process's `rawexport_webhooks_total{outcome}`."""
+    return REGISTRY.get_sample_value("rawexport_webhooks_total", {"outcome": outcome}) or 0.0
 
 
 def delivered(engine: Engine, job_id: str) -> Callable[[], bool]:
@@ -100,16 +106,20 @@ def test_a_receiver_that_answered_500_twice_gets_three_posts_and_one_delivery(
     engine: Engine, member: Member, receiver: Receiver, start_pool: StartPool
 ) -> None:
     receiver.statuses = [500, 503]
+    counted_before = {outcome: posts(outcome) for outcome in ("failed", "delivered")}
     start_pool(small_export, webhook_hosts=host_of(receiver))
     job_id = member.submit(f"{receiver.url}/flaky")
 
     requests = receiver.wait_for(3)
     wait_until(delivered(engine, job_id))
+    wait_until(lambda: posts("delivered") > counted_before["delivered"])  # counted after the commit
 
     assert len({r.body for r in requests}) == 1  # the same notification each time
     row = outbox_row(engine, job_id)
     assert (row.attempts, row.last_error) == (3, "answered 503")
     assert len(receiver.requests) == 3  # a delivered notification is never claimed again
+    counted = {outcome: posts(outcome) - before for outcome, before in counted_before.items()}
+    assert counted == {"failed": 2, "delivered": 1}
 
 
 def test_a_redirect_is_not_followed(

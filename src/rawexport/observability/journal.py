@@ -121,10 +121,12 @@ def token_reset(user_id: str) -> None:
 
 
 def webhook_delivered(job_id: str, attempts: int, status: int) -> None:
+    metrics.webhook_posted("delivered")
     _line("webhook delivered", job_id=job_id, attempts=attempts, status=status)
 
 
 def webhook_failed(job_id: str, attempts: int, error: str, retry_in_s: float) -> None:
+    metrics.webhook_posted("failed")
     _line(
         "webhook failed",
         logging.WARNING,
@@ -137,4 +139,5 @@ def webhook_failed(job_id: str, attempts: int, error: str, retry_in_s: float) ->
 
 def webhook_dropped(job_id: str, reason: str) -> None:
     """A job's notification given up: never delivered, and never sent again."""
+    metrics.webhook_posted("dropped")
     _line("webhook dropped", logging.ERROR, job_id=job_id, reason=reason)
