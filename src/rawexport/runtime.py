@@ -17,6 +17,7 @@ from rawexport.meta.jobs import JobQueue
 from rawexport.reports import ReportStore, open_reports
 from rawexport.settings import Settings
 from rawexport.store import EventStore, ensure_schema, open_store
+from rawexport.webhooks.allowlist import Allowlist
 
 __all__ = ["Runtime"]
 
@@ -70,6 +71,11 @@ class Runtime:
     @cached_property
     def limits(self) -> Limits:
         return Limits.from_settings(self.settings)
+
+    @cached_property
+    def webhook_hosts(self) -> Allowlist:
+        """Where a job's `notify_url` may point (ValueError for a malformed setting)."""
+        return Allowlist.parse(self.settings.webhook_hosts)
 
     @cached_property
     def reports(self) -> ReportStore:

@@ -17,7 +17,7 @@ __all__ = ["SETTINGS", "Setting", "Settings", "settings_markdown"]
 @dataclass(frozen=True)
 class Setting:
     name: str
-    default: int | str | None
+    default: int | float | str | None
     help: str
     type: type = int
 
@@ -121,6 +121,27 @@ SETTINGS: tuple[Setting, ...] = (
         "at `metrics_path` instead.",
     ),
     Setting("log_format", "text", "`text`, or `json` (one object a line) for log shippers.", str),
+    Setting(
+        "webhook_hosts",
+        "",
+        "Hosts a job's `notify_url` may name, comma-separated: `host` (its scheme's default "
+        "port) or `host:port`; empty: webhooks off, and a `notify_url` is refused (code 5).",
+        str,
+    ),
+    Setting(
+        "webhook_retry_s",
+        10.0,
+        "Seconds before a failed webhook POST is tried again; each later wait is twice the one "
+        "before, at most 10 minutes.",
+        float,
+    ),
+    Setting(
+        "webhook_give_up_s",
+        3600,
+        "A job's webhook still not answered with a 2xx this many seconds after the job ended is "
+        "dropped (a journal line says so).",
+    ),
+    Setting("webhook_timeout_s", 10, "Seconds a webhook receiver has to connect and to answer."),
 )
 
 
@@ -153,6 +174,10 @@ class Settings:
     metrics_path: str = "/metrics"
     metrics_port: int = 0
     log_format: str = "text"
+    webhook_hosts: str = ""
+    webhook_retry_s: float = 10.0
+    webhook_give_up_s: int = 3600
+    webhook_timeout_s: int = 10
 
     @classmethod
     def load(
@@ -198,7 +223,7 @@ def settings_markdown() -> str:
     """The settings table of docs/operations.md."""
     rows = ["| setting | variable | default | meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
-        default = "" if s.default is None else f"`{s.default}`"
+        default = "" if s.default in (None, "") else f"`{s.default}`"
         rows.append(f"| `{s.name}` | `{s.env}` | {default} | {s.help} |")
     return "\n".join(rows) + "\n"
 

@@ -61,3 +61,27 @@ def test_an_unknown_space_is_a_one_line_error(operator: Operator) -> None:
     )
     assert done.exit_code == 1
     assert done.output.strip() == "Error: space not found: nope"
+
+
+def test_a_spaces_webhook_secret_is_shown_alike_until_rotated(operator: Operator) -> None:
+    space = operator.json("space", "create", "studio")["space_id"]
+    other = operator.json("space", "create", "decoy")["space_id"]
+
+    shown = operator.json("space", "webhook-secret", space)
+    again = operator.json("space", "webhook-secret", space)
+    rotated = operator.json("space", "webhook-secret", space, "--rotate")
+    after = operator.text("space", "webhook-secret", space)
+
+    secret = shown["webhook_secret"]
+    assert shown == again == {"space_id": space, "webhook_secret": secret}
+    assert len(secret) == 64 and int(secret, 16) >= 0
+    assert rotated["webhook_secret"] != secret
+    assert after == f"space_id: {space}\nwebhook_secret: {rotated['webhook_secret']}\n"
+    assert operator.json("space", "webhook-secret", other)["webhook_secret"] not in (
+        secret,
+        rotated["webhook_secret"],
+    )
+    done = operator.runner.invoke(
+        cli, ["space", "webhook-secret", "nope", "--data-dir", str(operator.data_dir)]
+    )
+    assert (done.exit_code, done.output.strip()) == (1, "Error: space not found: nope")

@@ -46,6 +46,17 @@ def space_list(data_dir: Path, as_json: bool) -> None:
     emit_rows(as_json, "spaces", rows, {**columns, "created (UTC)": field("created_at", moment)})
 
 
+@space.command("webhook-secret")
+@click.argument("space_id")
+@click.option("--rotate", is_flag=True, help="Replace the secret; the old one stops at once.")
+@operator_command
+def space_webhook_secret(space_id: str, rotate: bool, data_dir: Path, as_json: bool) -> None:
+    """Show the key that signs the space's webhooks (made on first use), or replace it."""
+    with runtime_for(data_dir) as rt:
+        secret = rt.accounts.webhook_secret(space_id, rotate=rotate)
+    emit(as_json, {"space_id": space_id, "webhook_secret": secret})
+
+
 def _user_row(u: User) -> dict[str, Any]:
     return {
         "user_id": u.id,

@@ -35,7 +35,7 @@ SUMMARIES: dict[str, str] = {
     "serve": "Serve the RAW export API and run its export workers (--workers 0: the API only).",
     "worker": "Run export workers and the sweeper without HTTP, for a fleet.",
     "db": "The metadata database's schema: upgrade it to this release.",
-    "space": "Spaces: list and create them.",
+    "space": "Spaces: list and create them; show or rotate their webhook secret.",
     "user": "Users of a space: list, show, create, set access.",
     "token": "Reset a user's API token.",
     "app": "Apps of a space: list, create, grant to users, revoke.",

@@ -27,7 +27,7 @@ def setting_options(*names: str) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         for s in reversed(chosen):
             flag = "--" + s.name.replace("_", "-")
-            default = "" if s.default is None else f" [default: {s.default}]"
+            default = "" if s.default in (None, "") else f" [default: {s.default}]"
             func = click.option(
                 flag, s.name, type=s.type, default=None, help=f"{s.help} Env: {s.env}.{default}"
             )(func)

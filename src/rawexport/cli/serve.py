@@ -9,6 +9,7 @@ to the shared store directly.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import signal
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from rawexport.workers.pool import WorkerPool
 
 __all__ = ["run_server", "serve"]
 
+log = logging.getLogger("rawexport.serve")
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -51,6 +54,8 @@ def serve(host: str, port: int, data_dir: Path, as_json: bool, **overrides: Any)
 def run_server(rt: Runtime, host: str, port: int) -> None:
     """Serve until interrupted; workers start with the app and stop before it exits."""
     logs.configure(rt.settings.log_format)
+    if not rt.webhook_hosts.enabled:  # parsed now: a malformed setting stops the start
+        log.info("webhooks are off (RAWEXPORT_WEBHOOK_HOSTS is empty)")
     # Before taking requests: an embedded store is this process's alone, so every staging
     # table in it is a crashed load's.
     remove_leftovers(rt.store, 0 if rt.owns_data_dir else rt.settings.staging_ttl_s)

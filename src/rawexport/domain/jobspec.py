@@ -55,6 +55,11 @@ class JobSpec:
     """`@custom_events` (or an empty list): every custom event with data in the interval."""
     format: Format = "csv"
     users_filter: tuple[Filter, ...] = field(default=())
+    notify_url: str | None = None
+    """Where the job's end is POSTed (a webhook); checked against the operator's allowlist."""
+    base_url: str | None = None
+    """The API's address for the notification's report `url`: `public_url`, else the address
+    the job was requested at (set with `notify_url` only; a worker has no request to ask)."""
     continue_from: str | None = None
     """The job this one continues from (extension): it exports only rows stored after that
     job's snapshot."""
@@ -95,6 +100,8 @@ class JobSpec:
             all_custom=raw["all_custom"],
             format=raw["format"],
             users_filter=_filters(raw["users_filter"]),
+            notify_url=raw.get("notify_url"),
+            base_url=raw.get("base_url"),
             continue_from=raw.get("continue_from"),  # absent from earlier releases' jobs
             snapshot=raw.get("snapshot"),
             after_snapshot=raw.get("after_snapshot"),

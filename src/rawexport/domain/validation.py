@@ -20,6 +20,7 @@ from rawexport.domain.jobspec import (
     Format,
     JobSpec,
 )
+from rawexport.webhooks.allowlist import WEBHOOKS_OFF, Allowlist, Refused
 
 __all__ = [
     "MAX_FILTERS",
@@ -77,9 +78,12 @@ def storable(text: str) -> bool:
     return "\x00" not in text
 
 
-def check_fields(body: Mapping[str, Any], *, max_events: int) -> None:
+def check_fields(
+    body: Mapping[str, Any], *, max_events: int, webhook_hosts: Allowlist = WEBHOOKS_OFF
+) -> None:
     """Codes 4 and 5: required fields present, every field of the expected JSON type, and
-    every value a job will use within what the export can take."""
+    every value a job will use within what the export can take; a `notify_url` must name a
+    host of `webhook_hosts` (none: webhooks are off)."""
     for name in ("app_id", "start_date", "end_date"):
         if name not in body:
             raise ApiError(Code.FIELD_NOT_FOUND, {"field": name})
@@ -112,6 +116,17 @@ def check_fields(body: Mapping[str, Any], *, max_events: int) -> None:
     for column in users_filter:
         if column not in USERS.column_names:
             raise _invalid(f"users_filter.{column}", "unknown column", "a users.csv column")
+    if "notify_url" in body:
+        _check_notify_url(body["notify_url"], webhook_hosts)
+
+
+def _check_notify_url(url: object, webhook_hosts: Allowlist) -> None:
+    if not isinstance(url, str):
+        raise _wrong_type("notify_url", url, "string")
+    try:
+        webhook_hosts.target(url)
+    except Refused as refused:
+        raise _invalid("notify_url", refused.received, refused.expected) from None
 
 
 def _check_date(name: str, value: object) -> None:
@@ -221,6 +236,7 @@ def build_spec(
         all_custom=all_custom,
         format=cast(Format, fmt),
         users_filter=_filters(body.get("users_filter", {}), "users_filter"),
+        notify_url=body.get("notify_url"),
         continue_from=body.get("continue_from"),
     )
 

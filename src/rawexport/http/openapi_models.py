@@ -83,6 +83,11 @@ class SetJobRequest(BaseModel):
     users_filter: dict[str, Conditions] | None = Field(
         None, description="Extension: only events of users whose card matches, by users.csv column."
     )
+    notify_url: str | None = Field(
+        None,
+        description="Extension: where the job's getprogress answer is POSTed when it ends, signed "
+        "(`X-Rawexport-Signature`); only hosts the operator allows.",
+    )
     continue_from: str | None = Field(
         None,
         description="Extension: the id of an earlier complete job of the same user and app; "

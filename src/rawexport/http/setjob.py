@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
+from dataclasses import replace
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,16 +28,16 @@ async def setjob(request: Request) -> JSONResponse:
         raise ApiError(Code.EMPTY_BODY)
     if params.not_an_object:
         raise ApiError(Code.MALFORMED_JSON)
-    job_id = await run_in_threadpool(_assign, state, params)
+    job_id = await run_in_threadpool(_assign, state, params, str(request.base_url))
     state.notify_workers()
     return ok(200, job_id)
 
 
-def _assign(state: AppState, params: Params) -> str:
+def _assign(state: AppState, params: Params, base_url: str) -> str:
     rt = state.runtime
     user = authenticate(rt.accounts, params)
     body = params.body
-    check_fields(body, max_events=rt.settings.max_events)
+    check_fields(body, max_events=rt.settings.max_events, webhook_hosts=rt.webhook_hosts)
     after_snapshot = continued_snapshot(rt.jobs, user, body)  # code 5 like the checks above
     app = rt.accounts.app(body["app_id"]) if storable(body["app_id"]) else None
     if app is None:
@@ -50,7 +50,9 @@ def _assign(state: AppState, params: Params) -> str:
         retention_days=rt.settings.retention_days,
         custom_events=lambda names: known_custom_events(rt.store, app.id, names),
     )
-    spec = dataclasses.replace(spec, after_snapshot=after_snapshot)
+    if spec.notify_url is not None:  # the notification's report url, as getprogress would say
+        spec = replace(spec, base_url=rt.settings.public_url or base_url)
+    spec = replace(spec, after_snapshot=after_snapshot)
     try:
         job_id = rt.jobs.submit(user, spec, rt.limits)
     except ApiError as refusal:  # submit refuses with a limit's code only

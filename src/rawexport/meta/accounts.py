@@ -19,8 +19,18 @@ from sqlalchemy.exc import IntegrityError
 
 from rawexport.meta.clock import db_now
 from rawexport.meta.schema import apps, grants, spaces, users
+from rawexport.webhooks.signing import new_secret
 
-__all__ = ["Accounts", "AccountError", "App", "Duplicate", "NotFound", "Space", "User"]
+__all__ = [
+    "Accounts",
+    "AccountError",
+    "App",
+    "Duplicate",
+    "NotFound",
+    "Space",
+    "User",
+    "space_webhook_secret",
+]
 
 
 class AccountError(Exception):
@@ -73,6 +83,16 @@ def _digest(secret: str) -> str:
 
 def _user(row: Row[Any]) -> User:
     return User(row.id, row.space_id, row.email, row.api_access, row.raw_export_access)
+
+
+def space_webhook_secret(conn: Connection, space_id: str, *, rotate: bool = False) -> str | None:
+    """The space's webhook secret, made now if it has none (or replaced, with `rotate`); None
+    when there is no such space. Concurrent first uses agree: only one of them fills it in."""
+    unset = spaces.c.webhook_secret.is_(None)
+    replace = update(spaces).where(spaces.c.id == space_id, *(() if rotate else (unset,)))
+    conn.execute(replace.values(webhook_secret=new_secret()))
+    secret: str | None = conn.scalar(select(spaces.c.webhook_secret).where(spaces.c.id == space_id))
+    return secret
 
 
 def _exists(conn: Connection, table: Table, ident: str) -> bool:
@@ -245,6 +265,15 @@ class Accounts:
             if row is None:
                 raise NotFound("user", user_id)
             return _user(row), [App(a.id, a.space_id, a.name) for a in conn.execute(granted)]
+
+    def webhook_secret(self, space_id: str, *, rotate: bool = False) -> str:
+        """The key of the space's webhook signatures; with `rotate` a new one, which signs every
+        webhook sent from this commit on, those of earlier jobs still waiting included."""
+        with self._engine.begin() as conn:
+            secret = space_webhook_secret(conn, space_id, rotate=rotate)
+        if secret is None:
+            raise NotFound("space", space_id)
+        return secret
 
     def check_ingest_key(self, app_id: str, key: str) -> bool:
         with self._engine.connect() as conn:

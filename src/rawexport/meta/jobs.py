@@ -4,7 +4,8 @@ Every method is one short transaction, so processes on many machines can share o
 database, and every time the queue writes or compares comes from the database's clock (`db_now`):
 no method takes the time from its caller. A running job belongs to the worker id stored with it:
 heartbeat, complete and fail change the job only while it is still that worker's, so a worker
-whose job was re-queued can do no harm.
+whose job was re-queued can do no harm. A job that ends (complete or failed) leaves its webhook
+notification in the outbox in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, RowMapping, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Update, insert, select, update
 
 from rawexport.domain.jobspec import Format, JobSpec
 from rawexport.domain.quotas import Limits
@@ -26,6 +27,7 @@ from rawexport.meta.clock import db_now
 from rawexport.meta.quota_check import check_quotas
 from rawexport.meta.schema import jobs, spaces, users
 from rawexport.meta.wakeup import SubmissionListener, announce_submission
+from rawexport.webhooks.outbox import Outbox, enqueue
 
 __all__ = ["JOB_COLUMNS", "Job", "JobQueue", "Reclaimed", "stopped_worker_message"]
 
@@ -72,6 +74,10 @@ class Job:
     @property
     def snapshot(self) -> int | None:
         return self.spec.snapshot
+
+    @property
+    def continue_from(self) -> str | None:
+        return self.spec.continue_from
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Job:
@@ -230,11 +236,11 @@ class JobQueue:
             "ttl_s": ttl_s,
             "expires_at": db_now() + ttl_s,
         }
-        return self._update_own(job_id, worker_id, published)
+        return self._end_own(job_id, worker_id, published)
 
     def fail(self, job_id: str, worker_id: str, message: str) -> bool:
         failed = {"status": JobStatus.FAILED, "finished_at": db_now(), "error": message}
-        return self._update_own(job_id, worker_id, failed)
+        return self._end_own(job_id, worker_id, failed)
 
     def cancel(self, job_id: str, message: str) -> bool:
         """Fail a pending or running job at once; False when it has already ended (or is none).
@@ -246,7 +252,7 @@ class JobQueue:
         cancelled = {"status": JobStatus.FAILED, "finished_at": db_now(), "error": message}
         with self._engine.begin() as conn:
             taken = update(jobs).where(jobs.c.id == job_id, unfinished).values(cancelled)
-            return conn.execute(taken).rowcount == 1
+            return _end(conn, taken) == 1
 
     def release(self, job_id: str, worker_id: str) -> bool:
         """Give a job back untried (the worker is stopping); it is claimed again from the start."""
@@ -264,14 +270,15 @@ class JobQueue:
         poisoned = update(jobs).where(*stale, attempts >= max_attempts)
         requeue = update(jobs).where(*stale)
         with self._engine.begin() as conn:
-            failed = conn.execute(
+            failed = _end(
+                conn,
                 poisoned.values(
                     status=JobStatus.FAILED,
                     attempts=attempts,
                     finished_at=db_now(),
                     error=stopped_worker_message(max_attempts),
-                )
-            ).rowcount
+                ),
+            )
             requeued = conn.execute(
                 requeue.values(
                     status=JobStatus.PENDING,
@@ -307,11 +314,30 @@ class JobQueue:
         with self._engine.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(report_key=None))
 
+    @property
+    def outbox(self) -> Outbox:
+        """The webhook notifications of ended jobs, in the same database."""
+        return Outbox(self._engine)
+
     def _update_own(self, job_id: str, worker_id: str, values: dict[str, Any]) -> bool:
-        own = update(jobs).where(
-            jobs.c.id == job_id,
-            jobs.c.worker_id == worker_id,
-            jobs.c.status == JobStatus.RUNNING,
-        )
         with self._engine.begin() as conn:
-            return conn.execute(own.values(values)).rowcount == 1
+            return conn.execute(_own(job_id, worker_id).values(values)).rowcount == 1
+
+    def _end_own(self, job_id: str, worker_id: str, values: dict[str, Any]) -> bool:
+        with self._engine.begin() as conn:
+            return _end(conn, _own(job_id, worker_id).values(values)) == 1
+
+
+def _own(job_id: str, worker_id: str) -> Update:
+    return update(jobs).where(
+        jobs.c.id == job_id,
+        jobs.c.worker_id == worker_id,
+        jobs.c.status == JobStatus.RUNNING,
+    )
+
+
+def _end(conn: Connection, ending: Update) -> int:
+    """Run an UPDATE that ends jobs, and queue their webhooks in its transaction; how many."""
+    ended = [Job.from_row(row) for row in conn.execute(ending.returning(*JOB_COLUMNS)).mappings()]
+    enqueue(conn, ended)
+    return len(ended)

@@ -1,4 +1,5 @@
-"""The metadata tables: spaces, users, apps, grants, the export job queue and load batches.
+"""The metadata tables: spaces, users, apps, grants, the export job queue, the webhook outbox
+and the load batches.
 
 Times are UNIX seconds in double precision so SQLite and PostgreSQL store and compare them alike;
 they are written by the database's clock (`meta/clock.py`). The tables change only through the
@@ -24,7 +25,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["apps", "grants", "jobs", "load_batches", "metadata", "spaces", "users"]
+__all__ = [
+    "apps",
+    "grants",
+    "jobs",
+    "load_batches",
+    "metadata",
+    "spaces",
+    "users",
+    "webhook_outbox",
+]
 
 metadata = MetaData()
 
@@ -37,6 +47,9 @@ spaces = Table(
     Column("id", _ID, primary_key=True),
     Column("name", Text, nullable=False),
     Column("created_at", Double, nullable=False),
+    # The key of its jobs' webhook signatures, made when first needed. Kept readable: signing
+    # needs the secret itself, not a hash of it.
+    Column("webhook_secret", _SHA256_HEX),
 )
 
 users = Table(
@@ -106,6 +119,23 @@ jobs = Table(
     Index("jobs_space_created", "space_id", "created_at"),
     # the sweeper: reports whose lifetime is over.
     Index("jobs_expires", "expires_at"),
+)
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    # One notification per job, written in the transaction that ends the job.
+    Column("job_id", _ID, ForeignKey("jobs.id"), primary_key=True),
+    Column("space_id", _ID, ForeignKey("spaces.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the exact JSON that is sent and signed
+    Column("created_at", Double, nullable=False),
+    Column("next_attempt_at", Double, nullable=False),  # also the lease of a claimed delivery
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("delivered_at", Double),
+    Column("last_error", Text),
+    # deliverers: the undelivered rows that are due.
+    Index("webhook_outbox_due", "delivered_at", "next_attempt_at"),
 )
 
 load_batches = Table(

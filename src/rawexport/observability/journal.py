@@ -1,5 +1,6 @@
 """One log line per thing an operator follows: a job accepted, started, finished, failed,
-re-queued or expired; a file loaded or rejected; a token reset. Each names its ids.
+re-queued or expired; a file loaded or rejected; a token reset; a job's webhook delivered, failed
+or dropped. Each names its ids.
 
 The line reads `job finished job_id=... rows=... bytes=... seconds=...` in text; the JSON format
 gives `event` and each field a key of its own. The functions also move the metrics of the same
@@ -26,6 +27,9 @@ __all__ = [
     "load_rejected",
     "loaded",
     "token_reset",
+    "webhook_delivered",
+    "webhook_dropped",
+    "webhook_failed",
 ]
 
 log = logging.getLogger("rawexport.journal")
@@ -114,3 +118,26 @@ def load_rejected(app_id: str, source: str, reason: str) -> None:
 
 def token_reset(user_id: str) -> None:
     _line("token reset", user_id=user_id)
+
+
+def webhook_delivered(job_id: str, attempts: int, status: int) -> None:
+    metrics.webhook_posted("delivered")
+    _line("webhook delivered", job_id=job_id, attempts=attempts, status=status)
+
+
+def webhook_failed(job_id: str, attempts: int, error: str, retry_in_s: float) -> None:
+    metrics.webhook_posted("failed")
+    _line(
+        "webhook failed",
+        logging.WARNING,
+        job_id=job_id,
+        attempts=attempts,
+        error=error,
+        retry_in_s=round(retry_in_s, 3),
+    )
+
+
+def webhook_dropped(job_id: str, reason: str) -> None:
+    """A job's notification given up: never delivered, and never sent again."""
+    metrics.webhook_posted("dropped")
+    _line("webhook dropped", logging.ERROR, job_id=job_id, reason=reason)

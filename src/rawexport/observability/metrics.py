@@ -20,11 +20,13 @@ __all__ = [
     "LOADED_ROWS",
     "QUOTA_REFUSALS",
     "REJECTED_FILES",
+    "WEBHOOK_POSTS",
     "download_served",
     "export_done",
     "load_done",
     "load_rejected",
     "quota_refused",
+    "webhook_posted",
 ]
 
 EXPORT_ROWS = Histogram(
@@ -64,6 +66,12 @@ QUOTA_REFUSALS = Counter(
     "rawexport_quota_refusals", "setjob requests refused by a limit, by error code.", ["code"]
 )
 
+WEBHOOK_POSTS = Counter(
+    "rawexport_webhooks",
+    "Webhook notifications by outcome: `delivered`, `failed` (to be tried again), `dropped`.",
+    ["outcome"],
+)
+
 
 def export_done(rows: int, size: int, seconds: float) -> None:
     EXPORT_ROWS.observe(rows)
@@ -85,3 +93,7 @@ def load_rejected() -> None:
 
 def quota_refused(code: int) -> None:
     QUOTA_REFUSALS.labels(str(code)).inc()
+
+
+def webhook_posted(outcome: str) -> None:
+    WEBHOOK_POSTS.labels(outcome).inc()

@@ -19,6 +19,9 @@ seconds (the export thread is a daemon and dies with the process).
 
 Waking: `notify` wakes the idle workers of this process; the queue's listener (PostgreSQL)
 calls it for jobs submitted by any process; otherwise idle workers look every `poll_s`.
+
+Webhooks: the pool runs the delivery loop of `notify_url` notifications (`webhooks/delivery.py`)
+and wakes it when one of its jobs ends, so the notification leaves at once.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from rawexport.settings import Settings
 from rawexport.store.base import EventStore
 from rawexport.store.interruptible import InterruptibleStore
 from rawexport.store.leftovers import remove_leftovers
+from rawexport.webhooks.delivery import Deliverer
 from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 
 __all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool", "time_limit_message"]
@@ -119,6 +123,7 @@ class WorkerPool:
         self._leases_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._listener: SubmissionListener | None = None
+        self._webhooks = Deliverer(queue.outbox, settings)
 
     def start(self) -> None:
         if self._threads:
@@ -157,6 +162,7 @@ class WorkerPool:
         ]
         for thread in self._threads:
             thread.start()
+        self._webhooks.start()
 
     def stop(self) -> None:
         """Stop every thread; exports still running are interrupted and their jobs re-queued."""
@@ -173,6 +179,7 @@ class WorkerPool:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._release_leases()
         self._threads = []
+        self._webhooks.stop()
 
     def _release_leases(self) -> None:
         """Hand back the jobs of exports that did not stop in time (see the module docstring)."""
@@ -251,6 +258,7 @@ class WorkerPool:
             log.warning("job %s was re-queued while this worker ran it; result dropped", job.id)
         else:
             journal.job_finished(job.id, result)
+            self._webhooks.wake()
 
     def _abandon(self, lease: _Lease, error: Exception) -> None:
         # The export may wrap `Interrupted` in its own error, so the lease decides, not the type.
@@ -262,6 +270,7 @@ class WorkerPool:
             message = time_limit_message(self._settings.job_timeout_s)
             log.warning("job %s failed: %s", lease.job_id, message)
             self._queue.fail(lease.job_id, lease.worker_id, message)
+            self._webhooks.wake()
         elif self._stopping.is_set():
             self._queue.release(lease.job_id, lease.worker_id)
             log.info("job %s released: this process is stopping", lease.job_id)
@@ -270,6 +279,7 @@ class WorkerPool:
             message = str(error) or type(error).__name__
             self._queue.fail(lease.job_id, lease.worker_id, message)
             journal.job_failed(lease.job_id, message)
+            self._webhooks.wake()
 
     def _record_progress(self, lease: _Lease, percent: int) -> None:
         try:
@@ -299,6 +309,7 @@ class WorkerPool:
         if removed:
             log.info("removed %d partial reports of writers that died", removed)
         remove_leftovers(self._store, self._settings.staging_ttl_s)
+        self._webhooks.forget_delivered()
 
     def _every(self, interval_s: float, action: Callable[[], None]) -> None:
         while True:

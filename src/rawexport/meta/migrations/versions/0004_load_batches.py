@@ -4,8 +4,8 @@ Every event row the store holds carries the sequence number of the batch that lo
 exports the rows up to its `snapshot` (and, continuing from an earlier job, after that job's
 snapshot: `after_snapshot`). Jobs of earlier releases have neither and cannot be continued from.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

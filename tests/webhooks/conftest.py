@@ -1,0 +1,151 @@
+"""Fixtures of the webhook tests: receivers on loopback, accounts, and worker pools that deliver,
+on a metadata database that is once SQLite and once PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from rawexport.domain.jobspec import JobSpec
+from rawexport.domain.quotas import Limits
+from rawexport.export.zipstream import ZipSink
+from rawexport.meta.accounts import Accounts, User
+from rawexport.meta.jobs import JobQueue
+from rawexport.meta.schema import webhook_outbox
+from rawexport.reports import LocalReportStore
+from rawexport.settings import Settings
+from rawexport.store.base import EventStore
+from rawexport.workers.pool import ProgressCallback, RunExport, WorkerPool
+from tests.webhooks.receiver import Receiver, running_receiver
+from tests.workers.conftest import opaque_store
+
+__all__ = [
+    "Member",
+    "Written",
+    "broken_export",
+    "opaque_store",
+    "outbox_row",
+    "small_export",
+    "wait_until",
+]
+
+UNLIMITED = Limits(10_000, 10_000, 10_000, 0)
+BASE_URL = "https://exports.example.com/"
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    empty: bool
+    size: int
+
+
+def small_export(store: EventStore, spec: JobSpec, out: ZipSink, _: ProgressCallback) -> Written:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as report:
+        report.writestr("users.csv", f"devtodev ID,app\n1,{spec.app_id}\n")
+    out.write(archive.getvalue())
+    return Written(rows=1, empty=False, size=len(archive.getvalue()))
+
+
+def broken_export(*_: object) -> Written:
+    raise RuntimeError("the event store went away")
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not hold in time")
+        time.sleep(0.02)
+
+
+def outbox_row(engine: Engine, job_id: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(webhook_outbox).where(webhook_outbox.c.job_id == job_id)).first()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def other_receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+@dataclass
+class Member:
+    """A user of a fresh space, granted one app, who submits jobs that notify a URL."""
+
+    queue: JobQueue
+    user: User
+    app_id: str
+
+    @property
+    def space_id(self) -> str:
+        return self.user.space_id
+
+    def submit(self, notify_url: str | None) -> str:
+        spec = JobSpec(
+            self.app_id, 1_700_000_000, 1_700_086_400, (), notify_url=notify_url, base_url=BASE_URL
+        )
+        return self.queue.submit(self.user, spec, UNLIMITED)
+
+
+@pytest.fixture
+def new_member(engine: Engine, queue: JobQueue) -> Callable[[], Member]:
+    accounts = Accounts(engine)
+
+    def create() -> Member:
+        space_id = accounts.create_space("studio")
+        _, token = accounts.create_user(space_id, "analyst@example.com")
+        app_id, _ = accounts.create_app(space_id, "game")
+        user = accounts.user_by_token(token)
+        assert user is not None
+        accounts.grant(user.id, app_id)
+        return Member(queue, user, app_id)
+
+    return create
+
+
+@pytest.fixture
+def member(new_member: Callable[[], Member]) -> Member:
+    return new_member()
+
+
+@pytest.fixture
+def start_pool(
+    queue: JobQueue, opaque_store: EventStore, tmp_path: Path
+) -> Iterator[Callable[..., WorkerPool]]:
+    """`start_pool(export, webhook_hosts=...)`: a running pool whose webhooks retry quickly."""
+    started: list[WorkerPool] = []
+
+    def start(run_export: RunExport, **overrides: Any) -> WorkerPool:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path,
+            "workers": 1,
+            "heartbeat_s": 1,
+            "webhook_retry_s": 0.05,
+            **overrides,
+        }
+        reports = LocalReportStore(tmp_path / "reports")
+        pool = WorkerPool(queue, opaque_store, reports, Settings(**values), run_export)
+        pool.start()
+        started.append(pool)
+        return pool
+
+    yield start
+    for pool in started:
+        pool.stop()
