@@ -160,7 +160,8 @@ def pull(
                     *request, events, report_format=report_format, continue_from=continue_from
                 )
             )
-            console.print(f"job {job} (if stopped, go on with --job {job})", highlight=False)
+            again = "run again" if state_file is not None else f"go on with --job {job}"
+            console.print(f"job {job} (if stopped, {again})", highlight=False)
             done = _wait(console, client, job)
             if done.link is None:
                 console.print(done.message or "The result is empty.", highlight=False)
