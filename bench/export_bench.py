@@ -43,6 +43,8 @@ from rawexport.domain.jobspec import EventSelection, JobSpec
 from rawexport.export.engine import plan_report, run_export
 from rawexport.export.params import QueryParams
 from rawexport.export.zipstream import ZipMember, write_zip
+from rawexport.meta.batches import BatchLedger
+from rawexport.meta.db import connect
 from rawexport.settings import Settings
 from rawexport.store import EventStore, ensure_schema, open_store
 from rawexport.store.loading import load_file
@@ -137,8 +139,9 @@ def run_direct(
     start = _window_start()
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         files = write_bench_files(Path(tmp), rows, events, start * 1000, DAY_S * 1000)
+        ledger = BatchLedger(connect(f"sqlite:///{Path(tmp) / 'meta.sqlite3'}"), lease_s=60)
         for i, path in enumerate(files):
-            load_file(store, app, path, users=i == 0)
+            load_file(store, app, path, ledger=ledger, users=i == 0)
     spec = _spec(app, start, events)
     idle = PeakRss.rss_of(os.getpid())
     engine_runs = []

@@ -22,6 +22,8 @@ from typing import Any
 
 from rawexport.demo.generator import generate_demo
 from rawexport.domain import catalog
+from rawexport.meta.batches import BatchLedger
+from rawexport.meta.db import connect
 from rawexport.store import EventStore, ensure_schema, load_file, open_store, table_name
 from rawexport.store.sql import quote_identifier, quote_string
 
@@ -83,10 +85,11 @@ def main() -> None:
         store = open_store(f"chdb://{work / 'store'}")
         ensure_schema(store)
         users = max(10, args.events // 35)  # the demo makes about 35 events per player
-        stats = generate_demo(store, "setup", users=users, days=30, workdir=work)
+        ledger = BatchLedger(connect(f"sqlite:///{work / 'meta.sqlite3'}"), lease_s=60)
+        stats = generate_demo(store, "setup", ledger=ledger, users=users, days=30, workdir=work)
         events = work / "demo-events.jsonl"  # left behind by the demo: load it again, twice
         started = time.perf_counter()
-        report = load_file(store, "bench", events)
+        report = load_file(store, "bench", events, ledger=ledger)
         ours = report.total / (time.perf_counter() - started)
         started = time.perf_counter()
         count = baseline_load(store, "baseline", events)

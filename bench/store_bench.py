@@ -30,6 +30,8 @@ from export_data import CUSTOM_EVENT, EVENT_MAKERS, write_bench_files
 from rawexport.domain.catalog import standard_event
 from rawexport.domain.jobspec import EventSelection, JobSpec
 from rawexport.export.engine import run_export
+from rawexport.meta.batches import BatchLedger
+from rawexport.meta.db import connect
 from rawexport.store import ensure_schema, load_file, open_store
 
 DAY_S = 86_400
@@ -69,8 +71,10 @@ def load(url: str, files: list[str]) -> None:
     store = open_store(url)
     try:
         ensure_schema(store)
+        # The batch sequence of this bench alone, beside its files.
+        ledger = BatchLedger(connect(f"sqlite:///{Path(files[0]).parent / 'meta.sqlite3'}"), 60)
         for i, path in enumerate(files):
-            load_file(store, APP, Path(path), users=i == 0)
+            load_file(store, APP, Path(path), ledger=ledger, users=i == 0)
     finally:
         store.close()
 

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from rawexport.meta.accounts import Accounts
+from rawexport.meta.batches import BatchLedger
 from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
 from rawexport.store import EventStore, ensure_schema, open_store
@@ -38,6 +39,7 @@ __all__ = [
     "clickhouse_url",
     "engine",
     "event_store",
+    "ledger",
     "metadata_url",
     "pg_url",
     "queue",
@@ -85,6 +87,15 @@ def engine(metadata_url: str) -> Iterator[Engine]:
     """A metadata database, once on SQLite and once on PostgreSQL."""
     engine = connect(metadata_url)
     yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BatchLedger]:
+    """The load batch sequence every load of events goes through, on a SQLite database of the
+    test's own (tests sharing the event store load for apps of their own)."""
+    engine = connect(f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'meta.sqlite3'}")
+    yield BatchLedger(engine, lease_s=60)
     engine.dispose()
 
 

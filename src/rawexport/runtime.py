@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from rawexport.domain.quotas import Limits
 from rawexport.meta.accounts import Accounts
+from rawexport.meta.batches import BatchLedger
 from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
 from rawexport.reports import ReportStore, open_reports
@@ -61,6 +62,11 @@ class Runtime:
     @cached_property
     def jobs(self) -> JobQueue:
         return JobQueue(self.engine)
+
+    @cached_property
+    def batches(self) -> BatchLedger:
+        """The load batch sequence, which every load of events goes through."""
+        return BatchLedger(self.engine, self.settings.load_lease_s)
 
     @cached_property
     def limits(self) -> Limits:

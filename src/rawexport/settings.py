@@ -97,6 +97,13 @@ SETTINGS: tuple[Setting, ...] = (
         "A load's staging table older than this many seconds (by the event store's clock) is "
         "taken for the leftover of a crashed load and dropped.",
     ),
+    Setting(
+        "load_lease_s",
+        60,
+        "Seconds a load's batch stays open without renewal (renewed 4 times a lease): past it, "
+        "a crashed loader no longer holds back the snapshot of new jobs, and a stalled one "
+        "stores nothing more.",
+    ),
     Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
@@ -161,6 +168,7 @@ class Settings:
     sweep_interval_s: int = 60
     max_events: int = 100
     staging_ttl_s: int = 86400
+    load_lease_s: int = 60
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
     metrics_path: str = "/metrics"

@@ -31,7 +31,15 @@ from rawexport.workers.pool import WorkerPool
 from tests.api.portal import PortalTransport
 from tests.conftest import Account, LiveServer
 
-__all__ = ["LENIENT", "Api", "OverHttp", "Service", "shared_service", "start_service"]
+__all__ = [
+    "LENIENT",
+    "Api",
+    "OverHttp",
+    "Service",
+    "service_on_each_store",
+    "shared_service",
+    "start_service",
+]
 
 LENIENT = {
     "min_job_interval_s": 0,
@@ -98,7 +106,7 @@ class Service:
     def load(self, app_id: str, rows: list[dict[str, Any]], *, users: bool = False) -> None:
         path = self.data_dir / f"load-{uuid.uuid4().hex}.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        load_file(self.runtime.store, app_id, path, users=users)
+        load_file(self.runtime.store, app_id, path, ledger=self.runtime.batches, users=users)
 
 
 def _start(stack: ExitStack, data_dir: Path, store: EventStore, **settings: object) -> Service:
@@ -140,3 +148,13 @@ def shared_service(
     """One service for a whole test module, with default settings but lenient limits."""
     with ExitStack() as stack:
         yield _start(stack, tmp_path_factory.mktemp("service"), chdb_store, **LENIENT)
+
+
+@pytest.fixture
+def service_on_each_store(
+    tmp_path_factory: pytest.TempPathFactory, event_store: EventStore
+) -> Iterator[Service]:
+    """A service with lenient limits, once on the embedded store and once on a ClickHouse
+    server: for what every backend must do alike."""
+    with ExitStack() as stack:
+        yield _start(stack, tmp_path_factory.mktemp("service"), event_store, **LENIENT)

@@ -6,14 +6,17 @@ from pathlib import Path
 
 from rawexport.demo.generator import generate_demo
 from rawexport.domain import catalog
+from rawexport.meta.batches import BatchLedger
 from rawexport.store import EventStore, known_custom_events, table_name
 
 END = 1_750_000_000
 
 
-def test_demo_shapes(event_store: EventStore, app_id: str, tmp_path: Path) -> None:
+def test_demo_shapes(
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
+) -> None:
     stats = generate_demo(
-        event_store, app_id, users=400, days=10, seed=3, end=END, workdir=tmp_path
+        event_store, app_id, users=400, days=10, seed=3, end=END, workdir=tmp_path, ledger=ledger
     )
     assert (stats.users, stats.start_date, stats.end_date) == (400, END - 10 * 86400, END)
     assert set(catalog.STANDARD_EVENTS) - set(stats.rows) <= {"sbs", "rp", "sc", "sp"}
@@ -45,9 +48,20 @@ def test_demo_shapes(event_store: EventStore, app_id: str, tmp_path: Path) -> No
     assert unfilled == 0
 
 
-def test_demo_is_seeded(event_store: EventStore, app_id: str, tmp_path: Path) -> None:
-    first = generate_demo(event_store, app_id, users=50, days=5, seed=9, end=END, workdir=tmp_path)
+def test_demo_is_seeded(
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
+) -> None:
+    first = generate_demo(
+        event_store, app_id, users=50, days=5, seed=9, end=END, workdir=tmp_path, ledger=ledger
+    )
     again = generate_demo(
-        event_store, f"{app_id}-again", users=50, days=5, seed=9, end=END, workdir=tmp_path
+        event_store,
+        f"{app_id}-again",
+        users=50,
+        days=5,
+        seed=9,
+        end=END,
+        workdir=tmp_path,
+        ledger=ledger,
     )
     assert first.rows == again.rows

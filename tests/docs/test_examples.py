@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rawexport.domain import catalog
+from rawexport.meta.batches import BatchLedger
 from rawexport.store import EventStore, table_name
 from rawexport.store.loading import load_file
 
@@ -28,10 +29,12 @@ def test_every_example_file_is_listed() -> None:
 
 
 @pytest.fixture
-def loaded(event_store: EventStore, app_id: str) -> dict[str, dict[str, int]]:
+def loaded(ledger: BatchLedger, event_store: EventStore, app_id: str) -> dict[str, dict[str, int]]:
     """Cards first, as docs/loading.md advises, so that events are filled in from them."""
     return {
-        name: load_file(event_store, app_id, EXAMPLES / name, users=name.startswith("users")).rows
+        name: load_file(
+            event_store, app_id, EXAMPLES / name, users=name.startswith("users"), ledger=ledger
+        ).rows
         for name in ("users.jsonl", "users.csv", "events.jsonl", "events.csv")
     }
 

@@ -15,6 +15,7 @@ import pytest
 
 from rawexport.domain.jobspec import Condition, EventSelection, Filter, Format, JobSpec
 from rawexport.export.engine import ExportResult, run_export
+from rawexport.meta.batches import BatchLedger
 from rawexport.reports import LocalReportStore
 from rawexport.store import EventStore
 from rawexport.store.loading import load_file
@@ -78,14 +79,14 @@ Export = Callable[..., Exported]
 
 
 @pytest.fixture
-def load(event_store: EventStore, app_id: str, tmp_path: Path) -> Load:
+def load(event_store: EventStore, app_id: str, tmp_path: Path, ledger: BatchLedger) -> Load:
     """Load event rows (or, with users=True, cards) for the test's app via the real loader."""
     counter = iter(range(1_000_000))
 
     def load_rows(rows: list[dict[str, Any]], *, users: bool = False, app: str = app_id) -> None:
         path = tmp_path / f"load-{next(counter)}.jsonl"
         path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-        load_file(event_store, app, path, users=users)
+        load_file(event_store, app, path, ledger=ledger, users=users)
 
     return load_rows
 

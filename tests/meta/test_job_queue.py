@@ -3,6 +3,7 @@ the database's clock."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import Counter
@@ -58,7 +59,7 @@ def test_submitted_job_is_pending_and_stored(
         JobStatus.PENDING,
         user.id,
         user.space_id,
-        spec_of(app_id),
+        dataclasses.replace(spec_of(app_id), snapshot=0),  # no batch loaded yet
     )
     assert (job.app_id, job.format) == (app_id, "jsonl")
     assert (job.percent, job.attempts, job.downloads, job.ttl_s, job.expired) == (

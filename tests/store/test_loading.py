@@ -12,6 +12,7 @@ import pytest
 
 from rawexport.domain import catalog
 from rawexport.domain.catalog import Kind
+from rawexport.meta.batches import BatchLedger
 from rawexport.store import EventStore, LoadError, load_file, table_name
 from rawexport.store.schema import stored_columns
 
@@ -52,11 +53,13 @@ def _stored(store: EventStore, table: catalog.Table, app_id: str) -> list[dict[s
 
 
 def test_every_standard_table_round_trips(
-    event_store: EventStore, app_id: str, tmp_path: Path
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
 ) -> None:
     tables = list(catalog.STANDARD_EVENTS.values())
     events = [_full_event(t, i) for i, t in enumerate(tables)]
-    report = load_file(event_store, app_id, _write_jsonl(tmp_path / "all.jsonl", events))
+    report = load_file(
+        event_store, app_id, _write_jsonl(tmp_path / "all.jsonl", events), ledger=ledger
+    )
     assert report.rows == {t.id: 1 for t in tables} and report.total == len(tables)
     for table, event in zip(tables, events, strict=True):
         (stored,) = _stored(event_store, table, app_id)
@@ -66,7 +69,7 @@ def test_every_standard_table_round_trips(
 
 
 def test_custom_events_store_params_as_text(
-    event_store: EventStore, app_id: str, tmp_path: Path
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
 ) -> None:
     event = {
         "event": "levelComplete",
@@ -78,7 +81,7 @@ def test_custom_events_store_params_as_text(
         "install_date": 1_600_000_000,
         "params": {"stars": 3, "ratio": 0.1, "mode": "hard", "won": True, "gone": None},
     }
-    load_file(event_store, app_id, _write_jsonl(tmp_path / "c.jsonl", [event]))
+    load_file(event_store, app_id, _write_jsonl(tmp_path / "c.jsonl", [event]), ledger=ledger)
     (stored,) = _stored(event_store, catalog.CUSTOM_TABLE, app_id)
     assert stored["event"] == "levelComplete"
     assert stored["params"] == {"stars": "3", "ratio": "0.1", "mode": "hard", "won": "true"}
@@ -86,7 +89,7 @@ def test_custom_events_store_params_as_text(
 
 
 def test_rg_time_defaults_to_install_date(
-    event_store: EventStore, app_id: str, tmp_path: Path
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
 ) -> None:
     load_file(
         event_store,
@@ -95,13 +98,14 @@ def test_rg_time_defaults_to_install_date(
             tmp_path / "rg.jsonl",
             [{"event": "rg", "devtodev ID": 7, "install_date": 1_700_000_000}],
         ),
+        ledger=ledger,
     )
     (stored,) = _stored(event_store, catalog.STANDARD_EVENTS["rg"], app_id)
     assert stored["time"] == 1_700_000_000_000
 
 
 def test_missing_fields_come_from_the_card(
-    event_store: EventStore, app_id: str, tmp_path: Path
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
 ) -> None:
     card = {
         "devtodev ID": 5,
@@ -110,13 +114,15 @@ def test_missing_fields_come_from_the_card(
         "Cheater": False,
         "Created": 1_600_000_000,
     }
-    load_file(event_store, app_id, _write_jsonl(tmp_path / "u.jsonl", [card]), users=True)
+    load_file(
+        event_store, app_id, _write_jsonl(tmp_path / "u.jsonl", [card]), users=True, ledger=ledger
+    )
     events = [
         {"event": "tr", "devtodev ID": 5, "time": T0, "step": 1},
         {"event": "tr", "devtodev ID": 5, "time": T0 + 1, "step": 2, "level": 3, "cheat": True},
         {"event": "tr", "devtodev ID": 6, "time": T0 + 2, "step": 3},
     ]
-    load_file(event_store, app_id, _write_jsonl(tmp_path / "e.jsonl", events))
+    load_file(event_store, app_id, _write_jsonl(tmp_path / "e.jsonl", events), ledger=ledger)
     picked = [
         (r["level"], r["isTester"], r["cheat"], r["install_date"])
         for r in _stored(event_store, catalog.STANDARD_EVENTS["tr"], app_id)
@@ -140,15 +146,19 @@ def _card(store: EventStore, app_id: str, device_id: int) -> dict[str, Any]:
 
 
 def test_loading_a_card_again_updates_only_named_fields(
-    event_store: EventStore, app_id: str, tmp_path: Path
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
 ) -> None:
     first = {"devtodev ID": 1, "Country": "DE", "Level": 3, "Paying": False, "username": "ann"}
-    load_file(event_store, app_id, _write_jsonl(tmp_path / "a.jsonl", [first]), users=True)
+    load_file(
+        event_store, app_id, _write_jsonl(tmp_path / "a.jsonl", [first]), users=True, ledger=ledger
+    )
     later: list[dict[str, Any]] = [
         {"devtodev ID": 1, "Level": 4, "username": None},
         {"devtodev ID": 1, "Level": 5, "Language": "de"},
     ]
-    load_file(event_store, app_id, _write_jsonl(tmp_path / "b.jsonl", later), users=True)
+    load_file(
+        event_store, app_id, _write_jsonl(tmp_path / "b.jsonl", later), users=True, ledger=ledger
+    )
     assert _card(event_store, app_id, 1) == {
         "devtodev ID": 1,
         "Country": "DE",
@@ -177,38 +187,47 @@ def test_loading_a_card_again_updates_only_named_fields(
     ],
 )
 def test_a_bad_line_is_named_and_nothing_is_stored(
-    event_store: EventStore, app_id: str, tmp_path: Path, line: str, message: str
+    ledger: BatchLedger,
+    event_store: EventStore,
+    app_id: str,
+    tmp_path: Path,
+    line: str,
+    message: str,
 ) -> None:
     good = '{"event": "gs", "devtodev ID": 1, "time": 1}'
     path = tmp_path / "bad.jsonl"
     path.write_text(f"{good}\n\n{line}\n{good}\n")
     with pytest.raises(LoadError) as caught:
-        load_file(event_store, app_id, path, source_name="bad.jsonl")
+        load_file(event_store, app_id, path, source_name="bad.jsonl", ledger=ledger)
     assert str(caught.value).startswith("bad.jsonl:3: ")
     assert message in str(caught.value)
     assert (caught.value.file, caught.value.line) == ("bad.jsonl", 3)
     assert _stored(event_store, catalog.STANDARD_EVENTS["gs"], app_id) == []
 
 
-def test_every_bad_line_is_reported(event_store: EventStore, app_id: str, tmp_path: Path) -> None:
+def test_every_bad_line_is_reported(
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
+) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"event": "gs"}\n{"event": "gs", "devtodev ID": 1, "time": 1}\n[]\n')
     with pytest.raises(LoadError) as caught:
-        load_file(event_store, app_id, path)
+        load_file(event_store, app_id, path, ledger=ledger)
     assert [line.split(": ")[0] for line in str(caught.value).splitlines()] == [
         f"{path}:1",
         f"{path}:3",
     ]
 
 
-def test_csv_input(event_store: EventStore, app_id: str, tmp_path: Path) -> None:
+def test_csv_input(
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
+) -> None:
     path = tmp_path / "events.csv"
     path.write_text(
         "event,devtodev ID,time,level,item,currencies,params,cheat\n"
         'ip,1,1000,4,"sword, big","{""Coins"": 5}",,false\n'
         'shop,2,2000,,,,"{""tab"": ""gems"", ""n"": 2}",\n'
     )
-    assert load_file(event_store, app_id, path).rows == {"ip": 1, "shop": 1}
+    assert load_file(event_store, app_id, path, ledger=ledger).rows == {"ip": 1, "shop": 1}
     (ip,) = _stored(event_store, catalog.STANDARD_EVENTS["ip"], app_id)
     assert (ip["time"], ip["level"], ip["item"], ip["currencies"], ip["cheat"]) == (
         1000,
@@ -225,15 +244,19 @@ def test_csv_input(event_store: EventStore, app_id: str, tmp_path: Path) -> None
     )
 
 
-def test_csv_bad_cell_names_its_line(event_store: EventStore, app_id: str, tmp_path: Path) -> None:
+def test_csv_bad_cell_names_its_line(
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
+) -> None:
     path = tmp_path / "events.csv"
     path.write_text('event,devtodev ID,time,step\ntr,1,1000,1\ntr,1,"10\n00",x\ntr,1,3,1\n')
     with pytest.raises(LoadError, match=r"events.csv:3: 'time' must be an integer"):
-        load_file(event_store, app_id, path)
+        load_file(event_store, app_id, path, ledger=ledger)
     assert _stored(event_store, catalog.STANDARD_EVENTS["tr"], app_id) == []
 
 
-def test_parquet_input(event_store: EventStore, app_id: str, tmp_path: Path) -> None:
+def test_parquet_input(
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
+) -> None:
     path = tmp_path / "events.parquet"
     pq.write_table(
         pa.table(
@@ -249,15 +272,17 @@ def test_parquet_input(event_store: EventStore, app_id: str, tmp_path: Path) -> 
         ),
         path,
     )
-    assert load_file(event_store, app_id, path).rows == {"lu": 1, "quest": 1}
+    assert load_file(event_store, app_id, path, ledger=ledger).rows == {"lu": 1, "quest": 1}
     (lu,) = _stored(event_store, catalog.STANDARD_EVENTS["lu"], app_id)
     assert (lu["spent"], lu["earned"], lu["level"]) == ({"Coins": 90}, {"Gems": 1.5}, 3)
     (quest,) = _stored(event_store, catalog.CUSTOM_TABLE, app_id)
     assert quest["params"] == {"quest": "daily", "reward": "10"}
 
 
-def test_unknown_file_ending(event_store: EventStore, app_id: str, tmp_path: Path) -> None:
+def test_unknown_file_ending(
+    ledger: BatchLedger, event_store: EventStore, app_id: str, tmp_path: Path
+) -> None:
     path = tmp_path / "events.xml"
     path.write_text("<x/>")
     with pytest.raises(ValueError, match="unknown file ending"):
-        load_file(event_store, app_id, path)
+        load_file(event_store, app_id, path, ledger=ledger)

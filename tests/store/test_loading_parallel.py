@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rawexport.domain import catalog
+from rawexport.meta.batches import BatchLedger
 from rawexport.store import EventStore, LoadError, load_file, table_name
 from rawexport.store.loading import load as load_module
 from rawexport.store.loading.parallel import line_ranges
@@ -51,8 +52,10 @@ def _stored(store: EventStore, app_id: str, table: catalog.Table, columns: str) 
     )
 
 
-def test_a_valid_file_round_trips(event_store: EventStore, app_id: str, big_file: Path) -> None:
-    report = load_file(event_store, app_id, big_file)
+def test_a_valid_file_round_trips(
+    ledger: BatchLedger, event_store: EventStore, app_id: str, big_file: Path
+) -> None:
+    report = load_file(event_store, app_id, big_file, ledger=ledger)
     assert report.rows == {"levelComplete": 20_000, "lu": 20_000, "gs": 20_000}
     events = [_event(i) for i in range(_EVENTS)]
     custom = _stored(event_store, app_id, catalog.CUSTOM_TABLE, "`devtodev ID`, time, params")
@@ -84,13 +87,18 @@ def test_a_valid_file_round_trips(event_store: EventStore, app_id: str, big_file
     ],
 )
 def test_a_bad_line_near_the_end_is_named_and_nothing_is_stored(
-    event_store: EventStore, app_id: str, big_file: Path, bad: str, message: str
+    ledger: BatchLedger,
+    event_store: EventStore,
+    app_id: str,
+    big_file: Path,
+    bad: str,
+    message: str,
 ) -> None:
     lines = big_file.read_text().splitlines()
     lines[-3] = bad  # events of the same shape came before: the check must still see it
     big_file.write_text("\n".join(lines))  # and the last line has no line end
     with pytest.raises(LoadError) as caught:
-        load_file(event_store, app_id, big_file, source_name="big.jsonl")
+        load_file(event_store, app_id, big_file, source_name="big.jsonl", ledger=ledger)
     assert (caught.value.line, caught.value.more) == (len(lines) - 2, ())
     assert str(caught.value).startswith(f"big.jsonl:{len(lines) - 2}: ")
     assert message in str(caught.value)

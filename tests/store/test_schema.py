@@ -17,6 +17,7 @@ def test_every_event_table_has_app_time_and_catalogue_columns(event_store: Event
         columns = dict(_columns(event_store, table))
         assert columns.pop("app_id") == "String"
         assert columns.pop("time") == "Int64"
+        assert list(columns)[-1] == "_batch" and columns.pop("_batch") == "UInt64"
         expected = [c.name for c in table.columns + table.extra if c.name not in ("time", "date")]
         assert list(columns) == expected, table.id
         for column in table.columns + table.extra:

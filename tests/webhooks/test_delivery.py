@@ -76,6 +76,7 @@ def test_a_completed_job_posts_its_signed_getprogress_answer_once(
                 "url": f"{BASE_URL}api/v1/rawexport/download/?job_id={job_id}",
                 "ttl": 86400,
                 "expire": pytest.approx(job.expires_at, abs=1),
+                "snapshot": str(job.snapshot),  # the getprogress answer, extensions included
             },
         },
     }

@@ -96,6 +96,7 @@ def _create(rt: Runtime, console: Console, *, users: int, days: int, seed: int) 
         made = generate_demo(
             rt.store,
             app_id,
+            ledger=rt.batches,
             users=users,
             days=days,
             seed=seed,

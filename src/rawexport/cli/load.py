@@ -22,7 +22,7 @@ from rich.table import Table
 from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.serverfile import ServerInfo, read_server_info
 from rawexport.store.leftovers import remove_leftovers
-from rawexport.store.loading import FILE_FORMATS, LoadError, LoadReport, load_file
+from rawexport.store.loading import FILE_FORMATS, LeaseLapsed, LoadError, LoadReport, load_file
 
 __all__ = ["load"]
 
@@ -66,8 +66,10 @@ def load(
             else:
                 try:
                     with console.status(f"Loading {what}, {path.stat().st_size / 1e6:,.1f} MB"):
-                        report = load_file(rt.store, app_id, path, users=users, force=force)
-                except LoadError as exc:
+                        report = load_file(
+                            rt.store, app_id, path, ledger=rt.batches, users=users, force=force
+                        )
+                except (LoadError, LeaseLapsed) as exc:
                     raise click.ClickException(str(exc)) from None
             if report.already_loaded_on is not None:
                 skipped.append(path.name)

@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from rawexport.cli.pull_state import PullState, StateFileError, read_state, write_state
 from rawexport.client import (
     AccessError,
     AuthError,
@@ -55,6 +56,14 @@ WHEN is one of:
   now, 7d, 36h               now, 7 days before now, 36 hours before now
 The window is [--from, --to): one UTC day is --from 2026-11-01 --to 2026-11-02,
 the last week --from 7d --to now.
+
+\b
+An hourly pipeline that never misses a late event nor gets one twice:
+  rawexport pull --url URL --app APP --from 30d --to now \\
+      --incremental pipeline.json -o "out/$(date -u +%Y%m%dT%H)"
+The first run exports the window; each later run only the rows stored since
+the job recorded in pipeline.json, whatever their event time (within the
+window). Give each run its own -o directory: files of one name are replaced.
 
 \b
 Exit codes:
@@ -112,6 +121,15 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
     help="Finish an earlier pull of this job instead of setting a new one (--app, --from, "
     "--to are then not needed): its download resumes where it stopped.",
 )
+@click.option(
+    "--incremental",
+    "state_file",
+    metavar="STATE_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Export only rows stored since the job recorded in STATE_FILE (continue_from), and "
+    "record this run's job there once its files are extracted. First run (no file): the "
+    "whole window.",
+)
 def pull(
     url: str,
     token: str,
@@ -122,10 +140,12 @@ def pull(
     report_format: str | None,
     output: Path,
     job_id: str | None,
+    state_file: Path | None,
 ) -> None:
     """Export events of APP in [--from, --to) and extract the report into -o DIR."""
     # The job to finish, or the window of a new one.
     request = job_id if job_id is not None else _window(app_id, start, end)
+    continue_from = _continued_job(state_file, request) if state_file is not None else None
     console = Console(stderr=True)
 
     def notice(error: Exception, delay: float) -> None:
@@ -136,22 +156,44 @@ def pull(
             job = (
                 request
                 if isinstance(request, str)
-                else client.set_job(*request, events, report_format=report_format)
+                else client.set_job(
+                    *request, events, report_format=report_format, continue_from=continue_from
+                )
             )
-            console.print(f"job {job} (if stopped, go on with --job {job})", highlight=False)
+            again = "run again" if state_file is not None else f"go on with --job {job}"
+            console.print(f"job {job} (if stopped, {again})", highlight=False)
             done = _wait(console, client, job)
             if done.link is None:
                 console.print(done.message or "The result is empty.", highlight=False)
-                return
-            output.mkdir(parents=True, exist_ok=True)
-            archive = _download(console, client, done.link.url, output / archive_name(job))
+            else:
+                output.mkdir(parents=True, exist_ok=True)
+                archive = _download(console, client, done.link.url, output / archive_name(job))
     except RawExportError as error:
         console.print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(next(code for kind, code in EXIT_CODES if isinstance(error, kind)))
-    report = Report.from_archive(archive, done.message)
-    report.extract(output)
-    archive.unlink()
-    Console().print(_files_table(report))
+    if done.link is not None:  # the download was verified as a whole ZIP archive
+        report = Report.from_archive(archive, done.message)
+        report.extract(output)
+        archive.unlink()
+        Console().print(_files_table(report))
+    if state_file is not None and not isinstance(request, str):
+        # Last: an interrupted run leaves the previous state, and the next one asks again.
+        write_state(state_file, PullState(request[0], job, done.snapshot))
+
+
+def _continued_job(state_file: Path, request: str | tuple[str, int, int]) -> str | None:
+    """The job the state file says to continue from; None on the first run."""
+    if isinstance(request, str):
+        raise click.UsageError("--incremental sets a new job: it cannot finish one (--job)")
+    try:
+        state = read_state(state_file)
+    except StateFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    if state is None:
+        return None
+    if state.app_id != request[0]:
+        raise click.UsageError(f"{state_file} records app {state.app_id}, not {request[0]}")
+    return state.job_id
 
 
 def _window(app_id: str | None, start: int | None, end: int | None) -> tuple[str, int, int]:

@@ -75,10 +75,18 @@ class AsyncClient:
         events: Sequence[EventSpec] = (),
         *,
         report_format: str | None = None,
+        continue_from: str | None = None,
     ) -> str:
-        """Start an export of [start, end) and return its job id."""
+        """Start an export of [start, end) and return its job id; with `continue_from` (the id
+        of an earlier complete job) only the rows stored since that job took its snapshot."""
         body = protocol.setjob_body(
-            self._token, app_id, to_unix(start), to_unix(end), events, report_format
+            self._token,
+            app_id,
+            to_unix(start),
+            to_unix(end),
+            events,
+            report_format,
+            continue_from,
         )
         send = partial(self._http.post, "setjob", params={"user_token": self._token}, json=body)
         budget = RetryBudget(self._retry, resend_safe=False)
@@ -148,18 +156,26 @@ class AsyncClient:
         *,
         directory: str | PathLike[str],
         report_format: str | None = None,
+        continue_from: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         on_bytes: ByteProgress | None = None,
     ) -> Report:
-        """set_job, wait and download: the report archive lands in `directory`."""
-        job_id = await self.set_job(app_id, start, end, events, report_format=report_format)
+        """set_job, wait and download: the report archive lands in `directory`.
+
+        A pipeline gives each export the `job_id` of the previous report as `continue_from`:
+        every stored row of the window then arrives once, late ones included.
+        """
+        job_id = await self.set_job(
+            app_id, start, end, events, report_format=report_format, continue_from=continue_from
+        )
         done = await self.wait(job_id, on_progress)
         if done.link is None:
-            return Report(None, (), done.message)
+            return Report(None, (), done.message, job_id, done.snapshot)
         target = Path(directory)
         target.mkdir(parents=True, exist_ok=True)
         archive = await self.download(done.link.url, target / archive_name(job_id), on_bytes)
-        return await asyncio.to_thread(Report.from_archive, archive, done.message)
+        made = partial(Report.from_archive, job_id=job_id, snapshot=done.snapshot)
+        return await asyncio.to_thread(made, archive, done.message)
 
     async def _call(
         self,

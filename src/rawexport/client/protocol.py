@@ -67,6 +67,8 @@ class Progress:
     message: str = ""
     # The server's Retry-After, which paces the next poll when present.
     retry_after: float | None = None
+    snapshot: str | None = None
+    """Which stored rows a complete job exported (extension, opaque): see `continue_from`."""
 
     @property
     def complete(self) -> bool:
@@ -80,6 +82,7 @@ def setjob_body(
     end: int,
     events: Sequence[EventSpec],
     report_format: str | None,
+    continue_from: str | None = None,
 ) -> dict[str, object]:
     """Only the fields the caller set, so a plain request stays a published one."""
     body: dict[str, object] = {
@@ -92,6 +95,8 @@ def setjob_body(
         body["events"] = [e if isinstance(e, str) else dict(e) for e in events]
     if report_format is not None:
         body["format"] = report_format
+    if continue_from is not None:
+        body["continue_from"] = continue_from
     return body
 
 
@@ -179,9 +184,11 @@ def parse_progress(response: httpx.Response) -> Progress:
     if not isinstance(result, dict):
         raise ProtocolError(f"complete job without a result: {response.text[:200]!r}")
     message = str(result.get("msg", ""))
+    snapshot = result.get("snapshot")
+    snapshot = snapshot if isinstance(snapshot, str) else None
     url = result.get("url")
     if not isinstance(url, str):
-        return Progress(status, 100, None, message)
+        return Progress(status, 100, None, message, snapshot=snapshot)
     link = ReportLink(
         url=url,
         format=str(result.get("format", "csv")),
@@ -189,7 +196,7 @@ def parse_progress(response: httpx.Response) -> Progress:
         expire=_optional_int(result.get("expire")),
         message=message,
     )
-    return Progress(status, 100, link, message)
+    return Progress(status, 100, link, message, snapshot=snapshot)
 
 
 def _optional_int(value: object) -> int | None:

@@ -50,9 +50,20 @@ class Report:
     path: Path | None
     files: tuple[ReportFile, ...] = ()
     message: str = ""
+    job_id: str | None = None
+    """The job that made the report: what the next export gives as `continue_from`."""
+    snapshot: str | None = None
+    """Which stored rows the job exported, as the server tells (opaque); None if it did not."""
 
     @classmethod
-    def from_archive(cls, archive: Path, message: str = "") -> Report:
+    def from_archive(
+        cls,
+        archive: Path,
+        message: str = "",
+        *,
+        job_id: str | None = None,
+        snapshot: str | None = None,
+    ) -> Report:
         with zipfile.ZipFile(archive) as zf:
             listed = _manifest_entries(zf)
             files = tuple(
@@ -60,7 +71,7 @@ class Report:
                 for info in zf.infolist()
                 if not info.is_dir() and info.filename != MANIFEST
             )
-        return cls(archive, files, message)
+        return cls(archive, files, message, job_id, snapshot)
 
     @property
     def rows(self) -> dict[str, int | None]:

@@ -19,7 +19,7 @@ import orjson
 from rawexport.demo.cards import player_card
 from rawexport.demo.player import Player
 from rawexport.store.base import EventStore
-from rawexport.store.loading import load_file
+from rawexport.store.loading import Ledger, load_file
 
 __all__ = ["DemoStats", "Step", "generate_demo"]
 
@@ -51,6 +51,7 @@ def generate_demo(
     store: EventStore,
     app_id: str,
     *,
+    ledger: Ledger,
     users: int = 10_000,
     days: int = 30,
     seed: int = 1,
@@ -76,7 +77,7 @@ def generate_demo(
             cards.write(orjson.dumps(player_card(player), option=_DUMPS))
             on_step("players", device_id)
     on_step("cards", 0)
-    load_file(store, app_id, cards_path, users=True)
+    load_file(store, app_id, cards_path, ledger=ledger, users=True)
     on_step("events", 0)
-    report = load_file(store, app_id, events_path)
+    report = load_file(store, app_id, events_path, ledger=ledger)
     return DemoStats(users, report.total, report.rows, start_date, end_date)

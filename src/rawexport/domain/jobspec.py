@@ -60,6 +60,14 @@ class JobSpec:
     base_url: str | None = None
     """The API's address for the notification's report `url`: `public_url`, else the address
     the job was requested at (set with `notify_url` only; a worker has no request to ask)."""
+    continue_from: str | None = None
+    """The job this one continues from (extension): it exports only rows stored after that
+    job's snapshot."""
+    snapshot: int | None = None
+    """The last load batch whose rows the job exports, taken when it was submitted; None for
+    the jobs of releases before snapshots, which export every stored row."""
+    after_snapshot: int | None = None
+    """With `continue_from`: that job's snapshot; the job exports the batches after it."""
 
     @property
     def start_ms(self) -> int:
@@ -94,6 +102,9 @@ class JobSpec:
             users_filter=_filters(raw["users_filter"]),
             notify_url=raw.get("notify_url"),
             base_url=raw.get("base_url"),
+            continue_from=raw.get("continue_from"),  # absent from earlier releases' jobs
+            snapshot=raw.get("snapshot"),
+            after_snapshot=raw.get("after_snapshot"),
         )
 
 

@@ -39,6 +39,10 @@ class JobState(Protocol):
     def ttl_s(self) -> int | None: ...
     @property
     def expires_at(self) -> float | None: ...
+    @property
+    def snapshot(self) -> int | None: ...
+    @property
+    def continue_from(self) -> str | None: ...
 
 
 def download_url(base_url: str, job_id: str, token: str | None) -> str:
@@ -59,7 +63,8 @@ def progress_answer(job: JobState, url: str) -> tuple[int, dict[str, object]]:
     if job.status is JobStatus.FAILED:
         raise ApiError(Code.UNKNOWN, detail=f"The export job failed: {job.error}")
     if job.empty:
-        empty = {"msg": EMPTY_MESSAGE}
+        # Only the published message, unless the request itself went beyond the published API.
+        empty = {"msg": EMPTY_MESSAGE, **(_snapshot(job) if job.continue_from else {})}
         return 200, {"status": "complete", "percent_complete": 100, "result": empty}
     result = {
         "msg": "Report file is ready",
@@ -67,8 +72,14 @@ def progress_answer(job: JobState, url: str) -> tuple[int, dict[str, object]]:
         "url": url,
         "ttl": job.ttl_s,
         "expire": math.ceil(job.expires_at or 0),
+        **_snapshot(job),
     }
     return 201, {"status": "complete", "percent_complete": 100, "result": result}
+
+
+def _snapshot(job: JobState) -> dict[str, str]:
+    """The job's snapshot for `continue_from` (extension): an opaque string to clients."""
+    return {} if job.snapshot is None else {"snapshot": str(job.snapshot)}
 
 
 def progress_envelope(job: JobState, url: str) -> dict[str, object]:

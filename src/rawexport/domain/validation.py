@@ -108,6 +108,9 @@ def check_fields(
         _filters(entry.get("filters", {}), f"events[{i}].filters")
     if "format" in body and not isinstance(body["format"], str):
         raise _wrong_type("format", body["format"], "string")
+    continue_from = body.get("continue_from")
+    if continue_from is not None and not isinstance(continue_from, str):
+        raise _wrong_type("continue_from", continue_from, "string")
     users_filter = body.get("users_filter", {})
     _filters(users_filter, "users_filter")
     for column in users_filter:
@@ -234,6 +237,7 @@ def build_spec(
         format=cast(Format, fmt),
         users_filter=_filters(body.get("users_filter", {}), "users_filter"),
         notify_url=body.get("notify_url"),
+        continue_from=body.get("continue_from"),
     )
 
 

@@ -88,7 +88,7 @@ def run_export(
         for plan, parts in zip(plans, counted, strict=True):
             rows = _rows_written(store, plan, parts, params)
             written.append(dataclasses.replace(plan.stat, rows=rows))
-        return ZipMember(MANIFEST_NAME, [manifest_json(written)])
+        return ZipMember(MANIFEST_NAME, [manifest_json(written, spec)])
 
     members = (member(n, p) for n, p in enumerate(plans))  # cut into parts as their turn comes
     size = write_zip(out, members, producers=threads, trailer=manifest)

@@ -15,7 +15,7 @@ from rawexport.export.params import QueryParams
 from rawexport.export.report import FileStat
 from rawexport.export.users import matching_users_sql
 from rawexport.store.base import EventStore
-from rawexport.store.schema import table_name
+from rawexport.store.schema import BATCH_COLUMN, table_name
 from rawexport.store.sql import quote_identifier
 
 __all__ = ["FilePlan", "file_query", "plan_files"]
@@ -67,6 +67,7 @@ def plan_files(
         f"app_id = {app}",
         f"time >= {params.add(spec.start_ms, 'Int64')}",
         f"time < {params.add(spec.end_ms, 'Int64')}",
+        *_stored_rows(spec, params),
     ]
     selections = [*spec.events, *_every_custom_event(store, spec, window, params)]
     common = [*window]
@@ -89,6 +90,16 @@ def plan_files(
         _plan(s, table, source, probe, params, safe_file_name(s.file_stem, extension, taken))
         for s, (table, source), probe in zip(selections, sources, probes, strict=True)
     ]
+
+
+def _stored_rows(spec: JobSpec, params: QueryParams) -> list[str]:
+    """The load batches the job exports: up to its snapshot, after the one it continues."""
+    bounds = []
+    if spec.snapshot is not None:
+        bounds.append(f"{BATCH_COLUMN} <= {params.add(spec.snapshot, 'UInt64')}")
+    if spec.after_snapshot is not None:
+        bounds.append(f"{BATCH_COLUMN} > {params.add(spec.after_snapshot, 'UInt64')}")
+    return bounds
 
 
 def _every_custom_event(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from rawexport.domain.jobspec import Filter, Operand
+from rawexport.domain.jobspec import Filter, JobSpec, Operand
 
 __all__ = ["ExportResult", "FileStat", "manifest_json"]
 
@@ -33,10 +33,12 @@ class ExportResult:
     size: int = 0
 
 
-def manifest_json(files: list[FileStat]) -> bytes:
-    """`manifest.json`: every file with its event, alias, filters (as requested), rows, columns."""
+def manifest_json(files: list[FileStat], spec: JobSpec | None = None) -> bytes:
+    """`manifest.json`: every file with its event, alias, filters (as requested), rows, columns;
+    and which stored rows the job exported (`continue_from` and the snapshots), if it knows."""
     return orjson.dumps(
         {
+            **_stored_rows(spec),
             "files": [
                 {
                     "file": f.name,
@@ -47,10 +49,22 @@ def manifest_json(files: list[FileStat]) -> bytes:
                     "columns": list(f.columns),
                 }
                 for f in files
-            ]
+            ],
         },
         option=orjson.OPT_INDENT_2,
     )
+
+
+def _stored_rows(spec: JobSpec | None) -> dict[str, str | None]:
+    if spec is None or spec.snapshot is None:
+        return {}
+    after = None if spec.after_snapshot is None else str(spec.after_snapshot)
+    # Snapshots are opaque strings on the wire, as in getprogress.
+    return {
+        "continue_from": spec.continue_from,
+        "after_snapshot": after,
+        "snapshot": str(spec.snapshot),
+    }
 
 
 def _request_form(filters: tuple[Filter, ...]) -> dict[str, dict[str, Operand]]:

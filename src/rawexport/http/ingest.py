@@ -24,7 +24,7 @@ from rawexport.domain.validation import storable
 from rawexport.http.params import BodyTooLarge, limited_stream
 from rawexport.http.state import AppState, app_state
 from rawexport.observability import journal
-from rawexport.store.loading import FILE_FORMATS, LoadError, load_file
+from rawexport.store.loading import FILE_FORMATS, LeaseLapsed, LoadError, load_file
 
 __all__ = ["ingest_events", "ingest_users"]
 
@@ -70,7 +70,14 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
             ) from None
         try:
             report = await run_in_threadpool(
-                partial(load_file, users=users, source_name=source, force=force, batch_id=batch),
+                partial(
+                    load_file,
+                    ledger=state.runtime.batches,
+                    users=users,
+                    source_name=source,
+                    force=force,
+                    batch_id=batch,
+                ),
                 state.runtime.store,
                 app_id,
                 path,
@@ -78,6 +85,8 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
         except LoadError as exc:
             journal.load_rejected(app_id, source, str(exc))
             raise ApiError(Code.WRONG_TYPE, text=str(exc)) from None
+        except LeaseLapsed as exc:  # nothing wrong with the upload: sending it again may do
+            raise ApiError(Code.UNKNOWN, detail=str(exc)) from None
     finally:
         await run_in_threadpool(shutil.rmtree, workdir, ignore_errors=True)
     journal.loaded(app_id, source, users=users, rows=report.total)

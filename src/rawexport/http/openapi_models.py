@@ -88,6 +88,11 @@ class SetJobRequest(BaseModel):
         description="Extension: where the job's getprogress answer is POSTed when it ends, signed "
         "(`X-Rawexport-Signature`); only hosts the operator allows.",
     )
+    continue_from: str | None = Field(
+        None,
+        description="Extension: the id of an earlier complete job of the same user and app; "
+        "only rows stored after its snapshot are exported (every stored row once along a chain).",
+    )
 
 
 class ProgressRequest(BaseModel):
@@ -112,6 +117,9 @@ class ReportResult(BaseModel):
     url: str | None = Field(None, description="Where to download the report.")
     ttl: int | None = Field(None, description="The report's lifetime in seconds.")
     expire: int | None = Field(None, description="UNIX seconds when the report is deleted.")
+    snapshot: str | None = Field(
+        None, description="Extension: the stored rows the job exported, for `continue_from`."
+    )
 
 
 class Progress(BaseModel):

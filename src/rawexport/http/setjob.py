@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from rawexport.domain.errors import ApiError, Code
 from rawexport.domain.validation import build_spec, check_fields, storable
+from rawexport.http.continuation import continued_snapshot
 from rawexport.http.envelope import ok
 from rawexport.http.params import Params, authenticate, read_params
 from rawexport.http.state import AppState, app_state
@@ -37,6 +38,7 @@ def _assign(state: AppState, params: Params, base_url: str) -> str:
     user = authenticate(rt.accounts, params)
     body = params.body
     check_fields(body, max_events=rt.settings.max_events, webhook_hosts=rt.webhook_hosts)
+    after_snapshot = continued_snapshot(rt.jobs, user, body)  # code 5 like the checks above
     app = rt.accounts.app(body["app_id"]) if storable(body["app_id"]) else None
     if app is None:
         raise ApiError(Code.INVALID_APP, {"app_id": body["app_id"]})
@@ -50,6 +52,7 @@ def _assign(state: AppState, params: Params, base_url: str) -> str:
     )
     if spec.notify_url is not None:  # the notification's report url, as getprogress would say
         spec = replace(spec, base_url=rt.settings.public_url or base_url)
+    spec = replace(spec, after_snapshot=after_snapshot)
     try:
         job_id = rt.jobs.submit(user, spec, rt.limits)
     except ApiError as refusal:  # submit refuses with a limit's code only

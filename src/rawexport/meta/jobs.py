@@ -10,6 +10,7 @@ notification in the outbox in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from rawexport.domain.jobspec import Format, JobSpec
 from rawexport.domain.quotas import Limits
 from rawexport.domain.states import JobStatus
 from rawexport.meta.accounts import User
+from rawexport.meta.batches import low_watermark
 from rawexport.meta.clock import db_now
 from rawexport.meta.quota_check import check_quotas
 from rawexport.meta.schema import jobs, spaces, users
@@ -32,6 +34,7 @@ __all__ = ["JOB_COLUMNS", "Job", "JobQueue", "Reclaimed", "stopped_worker_messag
 _EXPIRED = (jobs.c.expires_at <= db_now()).label("expired")
 JOB_COLUMNS = (*jobs.c, _EXPIRED)
 """What a `Job` is read from: the row, and whether its report's lifetime is over by now."""
+_SPEC_COLUMNS = frozenset({"app_id", "format", "snapshot", "after_snapshot"})
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,19 @@ class Job:
     def format(self) -> Format:
         return self.spec.format
 
+    @property
+    def snapshot(self) -> int | None:
+        return self.spec.snapshot
+
+    @property
+    def continue_from(self) -> str | None:
+        return self.spec.continue_from
+
     @classmethod
     def from_row(cls, row: RowMapping) -> Job:
-        # app_id and format are columns for the database's sake (a foreign key, a glance in
-        # psql); the job's own copy of them is the spec.
-        values = {key: value for key, value in row.items() if key not in ("app_id", "format")}
+        # app_id, format and the snapshots are columns for the database's sake (a foreign key,
+        # a glance in psql); the job's own copy of them is the spec.
+        values = {key: value for key, value in row.items() if key not in _SPEC_COLUMNS}
         return cls(
             **{
                 **values,
@@ -109,7 +120,9 @@ class JobQueue:
         The check and the insert are one transaction that holds the user's and the space's row
         locked (SQLite: the database write lock taken by BEGIN IMMEDIATE), so two simultaneous
         submissions of one user or space are counted one after the other. The time is read once
-        the locks are held, and the quotas and `created_at` use that one value.
+        the locks are held, and the quotas and `created_at` use that one value. The job's
+        snapshot of the load batches is taken in the same transaction, so every attempt to run
+        the job exports the same rows.
         """
         job_id = str(uuid.uuid4())
         with self._engine.begin() as conn:
@@ -117,6 +130,7 @@ class JobQueue:
             conn.execute(select(spaces.c.id).where(spaces.c.id == user.space_id).with_for_update())
             now = conn.execute(select(db_now())).scalar_one()
             check_quotas(conn, user, limits, now)
+            spec = dataclasses.replace(spec, snapshot=low_watermark(conn))
             conn.execute(
                 insert(jobs).values(
                     id=job_id,
@@ -125,6 +139,8 @@ class JobQueue:
                     app_id=spec.app_id,
                     spec=spec.to_json(),
                     format=spec.format,
+                    snapshot=spec.snapshot,
+                    after_snapshot=spec.after_snapshot,
                     status=JobStatus.PENDING,
                     created_at=now,
                 )

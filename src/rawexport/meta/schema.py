@@ -1,4 +1,5 @@
-"""The metadata tables: spaces, users, apps, grants, the export job queue and the webhook outbox.
+"""The metadata tables: spaces, users, apps, grants, the export job queue, the webhook outbox
+and the load batches.
 
 Times are UNIX seconds in double precision so SQLite and PostgreSQL store and compare them alike;
 they are written by the database's clock (`meta/clock.py`). The tables change only through the
@@ -24,7 +25,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["apps", "grants", "jobs", "metadata", "spaces", "users", "webhook_outbox"]
+__all__ = [
+    "apps",
+    "grants",
+    "jobs",
+    "load_batches",
+    "metadata",
+    "spaces",
+    "users",
+    "webhook_outbox",
+]
 
 metadata = MetaData()
 
@@ -97,6 +107,9 @@ jobs = Table(
     Column("ttl_s", Integer),  # the report lifetime set at completion, so every node answers alike
     Column("expires_at", Double),
     Column("downloads", Integer, nullable=False, default=0),
+    # continue_from: the last load batch the job exports, and the one it continues after.
+    Column("snapshot", BigInteger),
+    Column("after_snapshot", BigInteger),
     # claim: the oldest pending job; requeue: running jobs by heartbeat age.
     Index("jobs_status_created", "status", "created_at"),
     Index("jobs_status_heartbeat", "status", "heartbeat_at"),
@@ -123,4 +136,21 @@ webhook_outbox = Table(
     Column("last_error", Text),
     # deliverers: the undelivered rows that are due.
     Index("webhook_outbox_due", "delivered_at", "next_attempt_at"),
+)
+
+load_batches = Table(
+    "load_batches",
+    metadata,
+    # The batch sequence stamped on every stored event row (`_batch`); AUTOINCREMENT: SQLite
+    # never hands out a number again, even the largest one's after a rollback.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", _ID, nullable=False),
+    Column("opened_at", Double, nullable=False),
+    Column("heartbeat_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),  # the end of the loader's lease
+    Column("committed_at", Double),
+    Column("abandoned_at", Double),
+    # The low watermark: the open batches, the smallest first.
+    Index("load_batches_open", "committed_at", "abandoned_at", "seq"),
+    sqlite_autoincrement=True,
 )

@@ -3,6 +3,8 @@
 Every event table holds `app_id`, the event time `time` (UNIX ms, never null; for `rp` and `sbs`
 it is the report's `date`), then the catalogue's columns and extra columns. User cards live in a
 ReplacingMergeTree: a newer `_version` of a card replaces the older one, so readers use FINAL.
+Every event row also carries `_batch`, the load batch that stored it (`rawexport.meta.batches`):
+jobs export the rows of the batches up to their snapshot. It is no column of any report.
 Tables are named without a database: they live in the store's own (`EventStore.database`), which
 the store creates when it opens.
 """
@@ -15,9 +17,10 @@ from rawexport.domain import catalog
 from rawexport.store.base import EventStore
 from rawexport.store.loading.batches import batches_table_statement
 from rawexport.store.sql import quote_identifier
-from rawexport.store.upgrades import upgrade_store
+from rawexport.store.upgrades import add_column, upgrade_store
 
 __all__ = [
+    "BATCH_COLUMN",
     "EVENT_TABLES",
     "VERSION_COLUMN",
     "ensure_schema",
@@ -27,6 +30,9 @@ __all__ = [
 ]
 
 VERSION_COLUMN = "_version"
+BATCH_COLUMN = "_batch"
+BATCH_DEFINITION = f"{BATCH_COLUMN} UInt64 DEFAULT 0"
+"""Rows stored before the column existed read as batch 0: part of every first snapshot."""
 EVENT_TABLES: tuple[catalog.Table, ...] = (*catalog.STANDARD_EVENTS.values(), catalog.CUSTOM_TABLE)
 
 # Sorting keys cannot be Nullable; loading rejects events and cards without them anyway.
@@ -63,6 +69,8 @@ def stored_columns(table: catalog.Table) -> tuple[tuple[str, str], ...]:
 
 def _create_statement(table: catalog.Table) -> str:
     columns = ",\n    ".join(f"{quote_identifier(n)} {t}" for n, t in stored_columns(table))
+    if table is not catalog.USERS:
+        columns += f",\n    {BATCH_DEFINITION}"
     if table is catalog.USERS:
         engine = f"ReplacingMergeTree({VERSION_COLUMN})"
         order = "app_id, `devtodev ID`"
@@ -80,6 +88,7 @@ def ensure_schema(store: EventStore) -> None:
     for table in (*EVENT_TABLES, catalog.USERS):
         store.execute(_create_statement(table))
     store.execute(batches_table_statement())
+    add_column(store, EVENT_TABLES, BATCH_DEFINITION)
     upgrade_store(store)
 
 

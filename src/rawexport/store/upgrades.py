@@ -4,6 +4,9 @@
 catalogue has since changed is converted here, in place, each time the store is opened (a
 store already up to date costs one look at `system.columns`).
 
+Columns added since (`_batch`) are added to the tables that lack them; rows stored before
+read as the column's default.
+
 `rp.status` was text and is a boolean ("is transaction valid or not", like `pe.success`). The
 old text becomes: `true`, `1`, `yes`, `valid`, `success` (any case) → true; `false`, `0`, `no`,
 `invalid`, `failed`, `failure` → false; anything else → null, with a warning naming how many.
@@ -12,13 +15,14 @@ old text becomes: `true`, `1`, `yes`, `valid`, `success` (any case) → true; `f
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rawexport.domain import catalog
 from rawexport.store.base import EventStore
 from rawexport.store.sql import quote_identifier, quote_string
 
-__all__ = ["UPGRADES", "TextToBool", "upgrade_store"]
+__all__ = ["UPGRADES", "TextToBool", "add_column", "upgrade_store"]
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +81,20 @@ def upgrade_store(store: EventStore) -> None:
     for upgrade in UPGRADES:
         if upgrade.stored_type(store) == "Nullable(String)":
             upgrade.apply(store)
+
+
+def add_column(store: EventStore, tables: Iterable[catalog.Table], definition: str) -> None:
+    """Add the column `definition` (`name Type DEFAULT x`) to those `tables` that lack it: in
+    place, without rewriting a row (ClickHouse reads the default for parts made before)."""
+    name = definition.split()[0]
+    having = store.rows(
+        "SELECT table FROM system.columns WHERE database = currentDatabase() AND name = {c:String}",
+        {"c": name},
+    )
+    found = {str(table) for (table,) in having}
+    for table in tables:
+        if table.table not in found:
+            store.execute(
+                f"ALTER TABLE {quote_identifier(table.table)} ADD COLUMN IF NOT EXISTS"
+                f" {definition} {_SYNC}"
+            )

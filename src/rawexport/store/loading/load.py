@@ -21,6 +21,7 @@ from rawexport.store.base import EventStore
 from rawexport.store.leftovers import private_tempdir
 from rawexport.store.loading.batches import file_digest, loaded_on, record_batch
 from rawexport.store.loading.chunks import ChunkFiles
+from rawexport.store.loading.lease import HeldBatch, Ledger, held_batch
 from rawexport.store.loading.lines import MAX_REPORTED_ERRORS, Validated, validate_lines
 from rawexport.store.loading.parallel import validate_in_parallel
 from rawexport.store.loading.readers import JSON_LINES, Unreadable, read_records
@@ -49,6 +50,7 @@ def load_file(
     app_id: str,
     path: Path,
     *,
+    ledger: Ledger,
     users: bool = False,
     source_name: str | None = None,
     batch_id: str | None = None,
@@ -60,17 +62,21 @@ def load_file(
     stored nothing, when any line is not valid. A batch (`batch_id`, default the file's
     digest) already loaded for the app is skipped and reported so, unless `force`; the batch
     is recorded once its rows are in place (see `batches`: a crash in between loads it again).
+    Events move into place as one batch of `ledger`'s sequence (see `lease`), which may raise
+    LeaseLapsed.
     """
     kind = "users" if users else "events"  # the same bytes as cards and as events differ
     batch = f"{kind}:{batch_id or file_digest(path)}"
     if not force and (before := loaded_on(store, app_id, batch)) is not None:
         return LoadReport(already_loaded_on=before)
-    report = _load(store, app_id, path, users, source_name or str(path))
+    report = _load(store, ledger, app_id, path, users, source_name or str(path))
     record_batch(store, app_id, batch, report.total)
     return report
 
 
-def _load(store: EventStore, app_id: str, path: Path, users: bool, name: str) -> LoadReport:
+def _load(
+    store: EventStore, ledger: Ledger, app_id: str, path: Path, users: bool, name: str
+) -> LoadReport:
     work = private_tempdir("load")  # removed after a crash: see leftovers
     try:
         with Staging(store) as staging:
@@ -82,17 +88,25 @@ def _load(store: EventStore, app_id: str, path: Path, users: bool, name: str) ->
             else:
                 validated = validate_lines(str(path), 0, size, str(work), "", stage)
                 counts = _refused_or_counted(name, validated)
-            staging.move(partial(_into_place, store, app_id))
+            if users:  # cards belong to no batch: every job reads them as they are now
+                staging.move(partial(_cards_into_place, store, app_id))
+            else:
+                with held_batch(ledger, app_id) as batch:
+                    staging.move(partial(_events_into_place, store, app_id, batch))
             return LoadReport(counts)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _into_place(store: EventStore, app_id: str, table: catalog.Table, staged: str) -> None:
-    if table is catalog.USERS:
-        store.execute(merge_cards(staged), {"app_id": app_id, "version": time.time_ns()})
-    else:
-        store.execute(insert_events(table, staged), {"app_id": app_id})
+def _cards_into_place(store: EventStore, app_id: str, table: catalog.Table, staged: str) -> None:
+    store.execute(merge_cards(staged), {"app_id": app_id, "version": time.time_ns()})
+
+
+def _events_into_place(
+    store: EventStore, app_id: str, batch: HeldBatch, table: catalog.Table, staged: str
+) -> None:
+    batch.check()
+    store.execute(insert_events(table, staged), {"app_id": app_id, "batch": batch.seq})
 
 
 def _stage(staging: Staging, table_id: str, rows: Path) -> None:

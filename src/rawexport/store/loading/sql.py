@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rawexport.domain import catalog
 from rawexport.store.loading.validate import loadable_columns
-from rawexport.store.schema import VERSION_COLUMN, stored_columns, table_name
+from rawexport.store.schema import BATCH_COLUMN, VERSION_COLUMN, stored_columns, table_name
 from rawexport.store.sql import quote_identifier, quote_string
 
 __all__ = [
@@ -57,7 +57,8 @@ def _time(table: catalog.Table) -> str:
 
 
 def insert_events(table: catalog.Table, staged: str) -> str:
-    """Copy staged rows into `table` for `{app_id:String}`, filling in from the user cards."""
+    """Copy staged rows into `table` for `{app_id:String}` as load batch `{batch:UInt64}`,
+    filling in from the user cards."""
     columns = [name for name, _ in stored_columns(table)][1:]  # all but app_id
     defaults = {c: catalog.USER_DEFAULTS[c] for c in columns if c in catalog.USER_DEFAULTS}
     selected = ", ".join(
@@ -76,8 +77,9 @@ def insert_events(table: catalog.Table, staged: str) -> str:
         else ""
     )
     return (
-        f"INSERT INTO {table_name(table)} (app_id, {', '.join(map(quote_identifier, columns))})"
-        f" SELECT {{app_id:String}}, {selected} FROM {staged} AS e{join}"
+        f"INSERT INTO {table_name(table)}"
+        f" (app_id, {', '.join(map(quote_identifier, columns))}, {BATCH_COLUMN})"
+        f" SELECT {{app_id:String}}, {selected}, {{batch:UInt64}} FROM {staged} AS e{join}"
     )
 
 

@@ -1,0 +1,117 @@
+"""The load batch sequence and its low watermark on SQLite and PostgreSQL, by the database clock."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, insert, select, text
+
+from rawexport.domain.quotas import Limits
+from rawexport.meta.accounts import User
+from rawexport.meta.batches import BatchLedger
+from rawexport.meta.clock import db_now
+from rawexport.meta.jobs import JobQueue
+from rawexport.meta.schema import jobs, load_batches
+from tests.meta.conftest import spec_of
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_the_first_snapshot_is_0_and_then_the_largest_committed_batch(engine: Engine) -> None:
+    ledger = BatchLedger(engine, lease_s=60)
+    assert ledger.snapshot() == 0  # rows stored before batches existed carry 0
+
+    first, second = ledger.open("app"), ledger.open("app")
+    assert second > first
+    ledger.commit(first)
+    ledger.abandon(second)  # an abandoned batch holds nothing back either
+
+    assert ledger.snapshot() == second
+
+
+def test_a_batch_held_keeps_the_watermark_below_it_until_it_commits(engine: Engine) -> None:
+    ledger = BatchLedger(engine, lease_s=60)
+    early = ledger.open("app")
+    late = ledger.open("app")
+    ledger.commit(late)  # committed, but after a batch still moving its rows in
+
+    assert ledger.snapshot() == early - 1
+    assert ledger.heartbeat(early)
+    ledger.commit(early)
+    assert ledger.snapshot() == late
+    assert not ledger.heartbeat(early)  # ended batches are not renewed
+    assert not ledger.commit(early)
+
+
+def test_an_expired_lease_releases_the_watermark_for_good(engine: Engine) -> None:
+    ledger = BatchLedger(engine, lease_s=0.3)
+    stalled = ledger.open("app")
+    assert ledger.snapshot() == stalled - 1
+
+    wait_for(lambda: ledger.snapshot() == stalled)
+
+    assert not ledger.heartbeat(stalled)  # a lapsed lease is never revived
+    assert ledger.snapshot() == stalled
+
+
+def test_a_snapshot_waits_for_a_batch_being_numbered_on_postgresql(engine: Engine) -> None:
+    """PostgreSQL numbers batches in one order and commits them in another: a snapshot taken
+    while a smaller number is not yet visible must not pass it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's write lock hands out numbers in commit order")
+    ledger = BatchLedger(engine, lease_s=60)
+    with engine.connect() as opening:
+        transaction = opening.begin()
+        unseen = opening.execute(
+            insert(load_batches)
+            .values(
+                app_id="app", opened_at=db_now(), heartbeat_at=db_now(), expires_at=db_now() + 60
+            )
+            .returning(load_batches.c.seq)
+        ).scalar_one()
+        later = ledger.open("app")
+        ledger.commit(later)  # the largest number, committed, while `unseen` is invisible
+        taken: list[int] = []
+        snapshot = threading.Thread(target=lambda: taken.append(ledger.snapshot()))
+        snapshot.start()
+        wait_for(lambda: _waiting_on_batches(engine) > 0)
+        transaction.commit()
+    snapshot.join()
+    assert taken == [unseen - 1]
+
+
+def _waiting_on_batches(engine: Engine) -> int:
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE NOT granted AND relation = 'load_batches'::regclass"
+            )
+        ).scalar_one()
+    return int(waiting)
+
+
+def test_a_submitted_job_takes_the_low_watermark_as_its_snapshot(
+    engine: Engine, queue: JobQueue, member: tuple[User, str]
+) -> None:
+    user, app_id = member
+    ledger = BatchLedger(engine, lease_s=60)
+    done, moving = ledger.open(app_id), ledger.open(app_id)
+    ledger.commit(done)
+    continued = dataclasses.replace(spec_of(app_id), continue_from="earlier", after_snapshot=0)
+
+    job = queue.get(queue.submit(user, continued, Limits(100, 100, 100, 0)))
+
+    assert job is not None and (job.snapshot, job.spec.after_snapshot) == (moving - 1, 0)
+    with engine.connect() as conn:
+        stored = conn.execute(select(jobs.c.snapshot, jobs.c.after_snapshot)).one()
+    assert tuple(stored) == (moving - 1, 0)
