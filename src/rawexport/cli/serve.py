@@ -54,8 +54,7 @@ def serve(host: str, port: int, data_dir: Path, as_json: bool, **overrides: Any)
 def run_server(rt: Runtime, host: str, port: int) -> None:
     """Serve until interrupted; workers start with the app and stop before it exits."""
     logs.configure(rt.settings.log_format)
-    if not rt.webhook_hosts.enabled:  # parsed now: a malformed setting stops the start
-        log.info("webhooks are off (RAWEXPORT_WEBHOOK_HOSTS is empty)")
+    webhooks_on = rt.webhook_hosts.enabled  # parsed now: a malformed setting stops the start
     # Before taking requests: an embedded store is this process's alone, so every staging
     # table in it is a crashed load's.
     remove_leftovers(rt.store, 0 if rt.owns_data_dir else rt.settings.staging_ttl_s)
@@ -82,6 +81,8 @@ def run_server(rt: Runtime, host: str, port: int) -> None:
         start_workers=start_workers if pool else None,
         notify_workers=pool.notify if pool else lambda: None,
     )
+    if not webhooks_on:  # said once every part opened, so a failed start stays one line
+        log.info("webhooks are off (RAWEXPORT_WEBHOOK_HOSTS is empty)")
     # log_config=None: uvicorn's loggers keep the format configured above.
     config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
     # uvicorn stops on SIGTERM and then raises the signal again, for the handler it found: the
