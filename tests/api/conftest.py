@@ -22,6 +22,7 @@ from anyio.from_thread import start_blocking_portal
 from click.testing import CliRunner
 
 from rawexport.cli.main import cli
+from rawexport.client import Client
 from rawexport.export.engine import run_export
 from rawexport.http.app import create_app
 from rawexport.runtime import Runtime
@@ -76,6 +77,11 @@ class Service:
 
     client: httpx.Client
     runtime: Runtime
+    transport: httpx.BaseTransport
+
+    def analyst(self, token: str) -> Client:
+        """The analyst's `Client` (`rawexport.client`), reaching this service as `client` does."""
+        return Client(str(self.client.base_url), token, transport=self.transport)
 
     @property
     def data_dir(self) -> Path:
@@ -125,7 +131,7 @@ def _start(stack: ExitStack, data_dir: Path, store: EventStore, **settings: obje
     stack.enter_context(portal.wrap_async_context_manager(app.router.lifespan_context(app)))
     transport = PortalTransport(portal, app)
     client = stack.enter_context(httpx.Client(transport=transport, base_url="http://testserver"))
-    return Service(client, runtime)
+    return Service(client, runtime, transport)
 
 
 @pytest.fixture

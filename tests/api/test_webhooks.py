@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.api.conftest import LENIENT, Service
-from tests.api.jobs import post_setjob, rows, submit, wait_done
+from tests.api.jobs import NOW, post_setjob, rows, submit, wait_done
 from tests.conftest import Account
 from tests.webhooks.conftest import outbox_row, wait_until
 from tests.webhooks.receiver import Receiver, running_receiver
@@ -102,3 +102,16 @@ def test_a_job_posts_its_signed_getprogress_answer_when_it_ends(
     assert acc.token not in request.body.decode()
     wait_until(lambda: outbox_row(service.runtime.engine, job_id).delivered_at is not None)
     assert len(receiver.requests) == 1  # delivered: never sent again
+
+
+def test_the_client_asks_for_a_notification(service: Service, receiver: Receiver) -> None:
+    acc = service.account()
+    service.load(acc.app_id, rows())
+
+    with service.analyst(acc.token) as analyst:
+        job_id = analyst.set_job(acc.app_id, NOW - 3600, NOW, ["tr"], notify_url=receiver.url)
+        done = analyst.wait(job_id)
+
+    [request] = receiver.wait_for(1)
+    assert request.headers["x-rawexport-job"] == job_id
+    assert json.loads(request.body)["data"]["result"]["snapshot"] == done.snapshot

@@ -76,9 +76,11 @@ class AsyncClient:
         *,
         report_format: str | None = None,
         continue_from: str | None = None,
+        notify_url: str | None = None,
     ) -> str:
         """Start an export of [start, end) and return its job id; with `continue_from` (the id
-        of an earlier complete job) only the rows stored since that job took its snapshot."""
+        of an earlier complete job) only the rows stored since that job took its snapshot; with
+        `notify_url` the server POSTs the job's end there (the operator must allow its host)."""
         body = protocol.setjob_body(
             self._token,
             app_id,
@@ -87,6 +89,7 @@ class AsyncClient:
             events,
             report_format,
             continue_from,
+            notify_url,
         )
         send = partial(self._http.post, "setjob", params={"user_token": self._token}, json=body)
         budget = RetryBudget(self._retry, resend_safe=False)
@@ -157,6 +160,7 @@ class AsyncClient:
         directory: str | PathLike[str],
         report_format: str | None = None,
         continue_from: str | None = None,
+        notify_url: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         on_bytes: ByteProgress | None = None,
     ) -> Report:
@@ -166,7 +170,13 @@ class AsyncClient:
         every stored row of the window then arrives once, late ones included.
         """
         job_id = await self.set_job(
-            app_id, start, end, events, report_format=report_format, continue_from=continue_from
+            app_id,
+            start,
+            end,
+            events,
+            report_format=report_format,
+            continue_from=continue_from,
+            notify_url=notify_url,
         )
         done = await self.wait(job_id, on_progress)
         if done.link is None:

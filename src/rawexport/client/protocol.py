@@ -83,6 +83,7 @@ def setjob_body(
     events: Sequence[EventSpec],
     report_format: str | None,
     continue_from: str | None = None,
+    notify_url: str | None = None,
 ) -> dict[str, object]:
     """Only the fields the caller set, so a plain request stays a published one."""
     body: dict[str, object] = {
@@ -97,6 +98,8 @@ def setjob_body(
         body["format"] = report_format
     if continue_from is not None:
         body["continue_from"] = continue_from
+    if notify_url is not None:
+        body["notify_url"] = notify_url
     return body
 
 

@@ -76,9 +76,11 @@ class Client:
         *,
         report_format: str | None = None,
         continue_from: str | None = None,
+        notify_url: str | None = None,
     ) -> str:
         """Start an export of [start, end) and return its job id; with `continue_from` (the id
-        of an earlier complete job) only the rows stored since that job took its snapshot."""
+        of an earlier complete job) only the rows stored since that job took its snapshot; with
+        `notify_url` the server POSTs the job's end there (the operator must allow its host)."""
         body = protocol.setjob_body(
             self._token,
             app_id,
@@ -87,6 +89,7 @@ class Client:
             events,
             report_format,
             continue_from,
+            notify_url,
         )
         send = partial(self._http.post, "setjob", params={"user_token": self._token}, json=body)
         budget = RetryBudget(self._retry, resend_safe=False)
@@ -152,6 +155,7 @@ class Client:
         directory: str | PathLike[str],
         report_format: str | None = None,
         continue_from: str | None = None,
+        notify_url: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         on_bytes: ByteProgress | None = None,
     ) -> Report:
@@ -161,7 +165,13 @@ class Client:
         every stored row of the window then arrives once, late ones included.
         """
         job_id = self.set_job(
-            app_id, start, end, events, report_format=report_format, continue_from=continue_from
+            app_id,
+            start,
+            end,
+            events,
+            report_format=report_format,
+            continue_from=continue_from,
+            notify_url=notify_url,
         )
         done = self.wait(job_id, on_progress)
         if done.link is None:
