@@ -2,8 +2,10 @@
 
 Every file is streamed: the store streams each query result while a producer thread deflates
 it into a bounded spool, several files at once (one per core), and the ZIP takes them in order;
-so memory stays flat whatever the number of rows. The ZIP goes into the
-caller's writer as it is made; publishing it (or not) is the caller's business.
+so memory stays flat whatever the number of rows. Only the row counts come before the first
+file: each file's spread-map keys and cut are found in planning threads while earlier files are
+written. The ZIP goes into the caller's writer as it is made; publishing it (or not) is the
+caller's business.
 """
 
 from __future__ import annotations
@@ -161,14 +163,13 @@ def _plan_ahead(
     starts). A file that needs neither query is ready at once; rows asked twice are probed
     once."""
     keys: dict[str, Future[list[str]]] = {}
-    ahead = []
+    cuts: dict[str, Future[list[str]]] = {}
     for file in files:
         if file.source not in keys:
             keys[file.source] = planning.submit(spread_keys, store, file.table, file.source, params)
-        parts = part_count(file.rows, threads)
-        cut = planning.submit(part_sources, store, file.source, params, parts)
-        ahead.append((file, keys[file.source], cut))
-    return ahead
+            parts = part_count(file.rows, threads)
+            cuts[file.source] = planning.submit(part_sources, store, file.source, params, parts)
+    return [(file, keys[file.source], cuts[file.source]) for file in files]
 
 
 def _split(rows: int, parts: int) -> list[int]:
