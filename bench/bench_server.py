@@ -18,6 +18,10 @@ import psutil
 __all__ = ["PROGRESS_POLL_S", "BenchServer", "PeakRss", "cli", "cpu_seconds"]
 
 RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
+# The environment the bench was started with, taken before the bench imports rawexport (whose
+# embedded store sets chDB's allocator variable in its own process): a server of another version
+# (`--before`) must run with its own defaults, not this version's.
+_STARTED_WITH = dict(os.environ)
 _HEALTH_POLL_S = 0.05
 # As an analyst's script polls: the time it sees from setjob to `complete` is the headline.
 # Each getprogress costs the server a few ms of CPU, which the job's time includes, as it would.
@@ -103,7 +107,7 @@ class BenchServer:
         """`options` go to `rawexport serve`; `source`: a directory whose `src/` holds the
         rawexport to run instead of this one's (another version, to compare in the same run);
         `cpus`: `taskset -c` list to run on."""
-        env = dict(os.environ)
+        env = dict(_STARTED_WITH)
         if source is not None:
             env["PYTHONPATH"] = str(source / "src")
         pinned = ["taskset", "-c", cpus] if cpus else []

@@ -2,22 +2,33 @@
 
 Every file is streamed: the store streams each query result while a producer thread deflates
 it into a bounded spool, several files at once (one per core), and the ZIP takes them in order;
-so memory stays flat whatever the number of rows. The ZIP goes into the
-caller's writer as it is made; publishing it (or not) is the caller's business.
+so memory stays flat whatever the number of rows. Only the row counts come before the first
+file: each file's spread-map keys and cut are found in planning threads while earlier files are
+written. The ZIP goes into the caller's writer as it is made; publishing it (or not) is the
+caller's business.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 from rawexport.domain.catalog import USERS
 from rawexport.domain.jobspec import JobSpec
 from rawexport.export.names import FORMAT_EXTENSIONS, MANIFEST_NAME
 from rawexport.export.params import QueryParams
 from rawexport.export.parts import part_count, part_sources
-from rawexport.export.plan import FilePlan, file_query, plan_files
+from rawexport.export.plan import (
+    PROBE_THREADS,
+    CountedFile,
+    FilePlan,
+    count_files,
+    file_plan,
+    file_query,
+    spread_keys,
+)
 from rawexport.export.progress import ProgressMeter
 from rawexport.export.report import ExportResult, FileStat, manifest_json
 from rawexport.export.users import users_query
@@ -50,15 +61,16 @@ def run_export(
     and large files in parts (`parts.py`), are made by `threads` (else `producers()`) at once.
     """
     params = QueryParams()
-    plans = plan_report(store, spec, params)
-    if not plans:
+    files, users = _count_report(store, spec, params)
+    if not files:
         return ExportResult(rows=0, empty=True)
-    meter = ProgressMeter(sum(p.stat.rows for p in plans[:-1]), on_progress)
+    meter = ProgressMeter(sum(f.rows for f in files), on_progress)
     fmt = _CLICKHOUSE_FORMATS[spec.format]
     line_per_row = spec.format != "parquet"
-    threads = threads or producers(len(plans))
+    threads = threads or producers(len(files) + 1)
     # Rows each part of each file wrote, as the store counted them (None: it could not).
     counted: list[list[int | None]] = []
+    plans: list[FilePlan] = []
 
     def part_chunks(
         file: int, part: int, query: str, part_fmt: str, rows: int
@@ -68,11 +80,10 @@ def run_export(
             yield from meter.track(result, rows, line_per_row=line_per_row)
         counted[file][part] = result.rows
 
-    def member(file: int, plan: FilePlan) -> ZipMember:
-        queries = [plan.query]
-        if line_per_row and plan.source:  # Parquet files cannot be joined end to end
-            sources = part_sources(store, plan, params, part_count(plan.stat.rows, threads))
-            queries = [file_query(plan.select, source) for source in sources]
+    def member(plan: FilePlan, sources: list[str]) -> ZipMember:
+        queries = [file_query(plan.select, source) for source in sources] or [plan.query]
+        file = len(plans)
+        plans.append(plan)
         counted.append([None] * len(queries))
         shares = _split(plan.stat.rows, len(queries))
         chunks = [
@@ -82,6 +93,12 @@ def run_export(
         ]
         return ZipMember(plan.stat.name, chunks[0], chunks[1:])
 
+    def members() -> Iterator[ZipMember]:
+        # Each file waits here for its own keys and cut only, when its turn comes.
+        for file, keys, cut in ahead:
+            yield member(file_plan(file, keys.result(), params), cut.result())
+        yield member(users, [])
+
     written: list[FileStat] = []
 
     def manifest() -> ZipMember:
@@ -90,8 +107,13 @@ def run_export(
             written.append(dataclasses.replace(plan.stat, rows=rows))
         return ZipMember(MANIFEST_NAME, [manifest_json(written, spec)])
 
-    members = (member(n, p) for n, p in enumerate(plans))  # cut into parts as their turn comes
-    size = write_zip(out, members, producers=threads, trailer=manifest)
+    with ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="rawexport-plan") as planning:
+        try:
+            # Parquet files are not cut: their bytes cannot be joined end to end.
+            ahead = _plan_ahead(planning, store, files, params, threads if line_per_row else 1)
+            size = write_zip(out, members(), producers=threads, trailer=manifest)
+        finally:
+            planning.shutdown(cancel_futures=True)  # after a failure: start no more queries
     rows = sum(f.rows for f in written[:-1])
     return ExportResult(rows=rows, files=written, size=size)
 
@@ -105,21 +127,49 @@ def producers(files: int) -> int:
 
 
 def plan_report(store: EventStore, spec: JobSpec, params: QueryParams) -> list[FilePlan]:
-    """Every file of the report with its query, the users file last; [] when no event has a row.
+    """Every file of the report with its whole query, the users file last; [] when no event
+    has a row. (The export itself plans each file while earlier ones are written.)"""
+    files, users = _count_report(store, spec, params)
+    if not files:
+        return []
+    plans = [file_plan(f, spread_keys(store, f.table, f.source, params), params) for f in files]
+    return [*plans, users]
 
-    The rows of an event file are counted when planned; those of the users file (0 here) only
-    when it is written.
-    """
+
+def _count_report(
+    store: EventStore, spec: JobSpec, params: QueryParams
+) -> tuple[list[CountedFile], FilePlan]:
+    """The event files with their rows counted, and the users file; no event file when none
+    has a row. The rows of the users file (0 here) are counted only when it is written."""
     extension = FORMAT_EXTENSIONS[spec.format]
     users_file = "users" + extension
-    taken = {users_file, MANIFEST_NAME}
-    plans = plan_files(store, spec, params, extension, taken)
-    if not any(p.stat.rows for p in plans):
-        return []
-    sources = [p.source for p in plans if p.stat.rows]
+    files = count_files(store, spec, params, extension, {users_file, MANIFEST_NAME})
     users = FileStat(users_file, USERS.id, None, 0, USERS.column_names, spec.users_filter)
+    sources = [f.source for f in files if f.rows]
     app = params.add(spec.app_id, "String")
-    return [*plans, FilePlan(users, "", users_query(sources, app))]
+    users_plan = FilePlan(users, "", users_query(sources, app))
+    return (files if sources else []), users_plan
+
+
+def _plan_ahead(
+    planning: Executor,
+    store: EventStore,
+    files: list[CountedFile],
+    params: QueryParams,
+    threads: int,
+) -> list[tuple[CountedFile, Future[list[str]], Future[list[str]]]]:
+    """Each file with its spread-map keys and the sources of its parts, in order, found in
+    `planning`'s threads while earlier files are written (the first file's as the export
+    starts). A file that needs neither query is ready at once; rows asked twice are probed
+    once."""
+    keys: dict[str, Future[list[str]]] = {}
+    cuts: dict[str, Future[list[str]]] = {}
+    for file in files:
+        if file.source not in keys:
+            keys[file.source] = planning.submit(spread_keys, store, file.table, file.source, params)
+            parts = part_count(file.rows, threads)
+            cuts[file.source] = planning.submit(part_sources, store, file.source, params, parts)
+    return [(file, keys[file.source], cuts[file.source]) for file in files]
 
 
 def _split(rows: int, parts: int) -> list[int]:

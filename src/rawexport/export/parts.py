@@ -11,7 +11,6 @@ import itertools
 import math
 
 from rawexport.export.params import QueryParams
-from rawexport.export.plan import FilePlan
 from rawexport.store.base import EventStore
 
 __all__ = ["PART_ROWS", "part_count", "part_sources"]
@@ -26,22 +25,22 @@ def part_count(rows: int, producers: int) -> int:
     return max(1, min(producers, math.ceil(rows / PART_ROWS)))
 
 
-def part_sources(store: EventStore, plan: FilePlan, params: QueryParams, parts: int) -> list[str]:
-    """`FROM ... WHERE ...` of each part of `plan`'s file, in time order (one when the rows'
-    times do not spread enough to cut)."""
+def part_sources(store: EventStore, source: str, params: QueryParams, parts: int) -> list[str]:
+    """`FROM ... WHERE ...` of each of `parts` parts of the rows of `source`, in time order
+    (fewer when the rows' times do not spread enough to cut; no query for one part)."""
     if parts < 2:
-        return [plan.source]
+        return [source]
     fractions = ", ".join(str(n / parts) for n in range(1, parts))
     ((points,),) = store.rows(
-        f"SELECT arrayMap(t -> toInt64(t), quantiles({fractions})(time)) {plan.source}",
+        f"SELECT arrayMap(t -> toInt64(t), quantiles({fractions})(time)) {source}",
         params.values,
     )
     bounds = [params.add(b, "Int64") for b in sorted({int(p) for p in points})]
     if not bounds:
-        return [plan.source]
+        return [source]
     ranges = [
         f"time < {bounds[0]}",
         *(f"time >= {low} AND time < {high}" for low, high in itertools.pairwise(bounds)),
         f"time >= {bounds[-1]}",
     ]
-    return [f"{plan.source} AND {condition}" for condition in ranges]
+    return [f"{source} AND {condition}" for condition in ranges]

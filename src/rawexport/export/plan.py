@@ -18,9 +18,18 @@ from rawexport.store.base import EventStore
 from rawexport.store.schema import BATCH_COLUMN, table_name
 from rawexport.store.sql import quote_identifier
 
-__all__ = ["FilePlan", "file_query", "plan_files"]
+__all__ = [
+    "PROBE_THREADS",
+    "CountedFile",
+    "FilePlan",
+    "count_files",
+    "file_plan",
+    "file_query",
+    "spread_keys",
+]
 
-_PROBE_THREADS = 4
+PROBE_THREADS = 4
+"""Planning queries run at once: each is cheap, and one alone keeps about one core busy."""
 
 _FILE_QUERY_SETTINGS = ", ".join(
     (
@@ -39,6 +48,21 @@ _FILE_QUERY_SETTINGS = ", ".join(
 
 
 @dataclass(frozen=True)
+class CountedFile:
+    """A file of the report once its rows are counted: which rows, under which name.
+
+    Its columns wait for `file_plan`: those of a spread map (`ip` currencies, custom
+    parameters) are the keys found in its rows, a query of its own (`spread_keys`), which the
+    export runs while earlier files are written."""
+
+    name: str
+    selection: EventSelection
+    table: Table
+    source: str
+    rows: int
+
+
+@dataclass(frozen=True)
 class FilePlan:
     """One file to write: what it will hold, its `FROM ... WHERE ...` and its whole query
     (`file_query(select, source)` for an event file)."""
@@ -54,14 +78,12 @@ def file_query(select: str, source: str) -> str:
     return f"SELECT {select} {source} ORDER BY time SETTINGS {_FILE_QUERY_SETTINGS}"
 
 
-def plan_files(
+def count_files(
     store: EventStore, spec: JobSpec, params: QueryParams, extension: str, taken: set[str]
-) -> list[FilePlan]:
-    """A file per requested event, in request order, then one per `@custom_events` name.
-
-    Counts each file's rows and finds its spread-map keys (`ip` currencies, custom parameters)
-    with one cheap aggregate query per file. `taken` holds the lower-cased file names in use.
-    """
+) -> list[CountedFile]:
+    """A file per requested event, in request order, then one per `@custom_events` name, each
+    with its rows counted (one `count()` each, at once). `taken` holds the lower-cased file
+    names in use."""
     app = params.add(spec.app_id, "String")
     window = [
         f"app_id = {app}",
@@ -73,22 +95,19 @@ def plan_files(
     common = [*window]
     if spec.users_filter:
         common.append(matching_users_sql(spec.users_filter, app, params))
-    # One source, and one probe, per distinct rows asked: an event under a hundred aliases is
-    # probed once (and read once by users.csv), so the cost grows with what is asked only.
+    # One source, and one count, per distinct rows asked: an event under a hundred aliases is
+    # counted once (and read once by users.csv), so the cost grows with what is asked only.
     by_rows: dict[str, tuple[Table, str]] = {}
     for s in selections:
         if _rows_key(s) not in by_rows:
             by_rows[_rows_key(s)] = _source(s, common, params)
     sources = [by_rows[_rows_key(s)] for s in selections]
-    unique = list(by_rows.values())
-    # The probes are independent, and one alone keeps about one core busy.
-    with ThreadPoolExecutor(max_workers=_PROBE_THREADS) as pool:
-        found = pool.map(lambda ts: _probe(store, ts[0], ts[1], params), unique)
-        probed = dict(zip(unique, found, strict=True))
-    probes = [probed[source] for source in sources]
+    unique = [source for _, source in by_rows.values()]
+    with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
+        rows = dict(zip(unique, pool.map(lambda s: _count(store, s, params), unique), strict=True))
     return [
-        _plan(s, table, source, probe, params, safe_file_name(s.file_stem, extension, taken))
-        for s, (table, source), probe in zip(selections, sources, probes, strict=True)
+        CountedFile(safe_file_name(s.file_stem, extension, taken), s, table, source, rows[source])
+        for s, (table, source) in zip(selections, sources, strict=True)
     ]
 
 
@@ -100,6 +119,26 @@ def _stored_rows(spec: JobSpec, params: QueryParams) -> list[str]:
     if spec.after_snapshot is not None:
         bounds.append(f"{BATCH_COLUMN} > {params.add(spec.after_snapshot, 'UInt64')}")
     return bounds
+
+
+def spread_keys(store: EventStore, table: Table, source: str, params: QueryParams) -> list[str]:
+    """The sorted keys of `table`'s spread map in the rows of `source` (no query without one)."""
+    spread = spread_column(table)
+    if spread is None:
+        return []
+    keys = f"arraySort(groupUniqArrayArray(mapKeys({quote_identifier(spread.name)})))"
+    ((found,),) = store.rows(f"SELECT {keys} {source}", params.values)
+    return [str(k) for k in found]
+
+
+def file_plan(file: CountedFile, keys: list[str], params: QueryParams) -> FilePlan:
+    """The plan of `file`, whose spread map has `keys` (`spread_keys`)."""
+    selection = file.selection
+    columns, expressions = select_list(file.table, keys, params)
+    stat = FileStat(
+        file.name, selection.event, selection.alias, file.rows, columns, selection.filters
+    )
+    return FilePlan(stat, file.source, file_query(expressions, file.source), expressions)
 
 
 def _every_custom_event(
@@ -148,27 +187,6 @@ def _source(selection: EventSelection, common: list[str], params: QueryParams) -
     return table, f"FROM {table_name(table)} WHERE {' AND '.join(conditions)}"
 
 
-def _plan(
-    selection: EventSelection,
-    table: Table,
-    source: str,
-    probe: tuple[int, list[str]],
-    params: QueryParams,
-    file_name: str,
-) -> FilePlan:
-    rows, keys = probe
-    columns, expressions = select_list(table, keys, params)
-    stat = FileStat(file_name, selection.event, selection.alias, rows, columns, selection.filters)
-    return FilePlan(stat, source, file_query(expressions, source), expressions)
-
-
-def _probe(
-    store: EventStore, table: Table, source: str, params: QueryParams
-) -> tuple[int, list[str]]:
-    """The row count and the sorted spread-map keys of the rows of `source`."""
-    spread = spread_column(table)
-    keys = "[]"
-    if spread is not None:
-        keys = f"arraySort(groupUniqArrayArray(mapKeys({quote_identifier(spread.name)})))"
-    ((rows, found),) = store.rows(f"SELECT count(), {keys} {source}", params.values)
-    return int(rows), [str(k) for k in found]
+def _count(store: EventStore, source: str, params: QueryParams) -> int:
+    ((rows,),) = store.rows(f"SELECT count() {source}", params.values)
+    return int(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -10,6 +11,13 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
+
+# chDB allocates with a jemalloc of its own, which reads JE_MALLOC_CONF as the library loads,
+# hence before the import. By default it keeps an arena per CPU and a cache per thread, and
+# ClickHouse runs many threads: an export of 10 M rows peaked 40-50 MB higher than with one
+# arena and no thread caches, in about the same time (bench/export_bench.py, docs/performance.md).
+# An operator's own JE_MALLOC_CONF wins.
+os.environ.setdefault("JE_MALLOC_CONF", "percpu_arena:disabled,narenas:1,tcache:false")
 
 import chdb
 
