@@ -8,7 +8,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,18 +20,17 @@ from rawexport.export.zipstream import ZipSink
 from rawexport.meta.accounts import Accounts, User
 from rawexport.meta.jobs import JobQueue
 from rawexport.meta.schema import webhook_outbox
-from rawexport.reports import LocalReportStore
-from rawexport.settings import Settings
 from rawexport.store.base import EventStore
-from rawexport.workers.pool import ProgressCallback, RunExport, WorkerPool
+from rawexport.workers.pool import ProgressCallback, WorkerPool
 from tests.webhooks.receiver import Receiver, running_receiver
-from tests.workers.conftest import opaque_store
+from tests.workers.conftest import opaque_store, pools
 
 __all__ = [
     "Member",
     "Written",
     "broken_export",
     "opaque_store",
+    "pools",
     "outbox_row",
     "small_export",
     "wait_until",
@@ -126,26 +125,6 @@ def member(new_member: Callable[[], Member]) -> Member:
 
 
 @pytest.fixture
-def start_pool(
-    queue: JobQueue, opaque_store: EventStore, tmp_path: Path
-) -> Iterator[Callable[..., WorkerPool]]:
+def start_pool(pools: Callable[..., WorkerPool]) -> Callable[..., WorkerPool]:
     """`start_pool(export, webhook_hosts=...)`: a running pool whose webhooks retry quickly."""
-    started: list[WorkerPool] = []
-
-    def start(run_export: RunExport, **overrides: Any) -> WorkerPool:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path,
-            "workers": 1,
-            "heartbeat_s": 1,
-            "webhook_retry_s": 0.05,
-            **overrides,
-        }
-        reports = LocalReportStore(tmp_path / "reports")
-        pool = WorkerPool(queue, opaque_store, reports, Settings(**values), run_export)
-        pool.start()
-        started.append(pool)
-        return pool
-
-    yield start
-    for pool in started:
-        pool.stop()
+    return partial(pools, workers=1, webhook_retry_s=0.05)
