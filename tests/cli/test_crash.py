@@ -13,14 +13,16 @@ make the fork server fail to start.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -217,6 +219,50 @@ def test_a_server_killed_during_an_export_leaves_nothing_after_its_restart(
     with zipfile.ZipFile(io.BytesIO(httpx.get(done).content)) as report:
         assert sorted(report.namelist()) == ["exported.csv", "manifest.json", "users.csv"]
         assert report.read("exported.csv").count(b"\n") == _BIG_ROWS + 1
+
+
+def test_an_upload_of_a_server_killed_outright_is_removed_at_its_restart(
+    start_server: Callable[..., LiveServer], tmp: Path
+) -> None:
+    server = start_server(TMPDIR=str(tmp))
+    space = server.cli("space", "create", "studio")["space_id"]
+    app = server.cli("app", "create", "--space", space, "game")
+    assert server.process is not None
+    dead = server.process.pid
+    live = tmp / f"rawexport-upload-{os.getpid()}-kept"  # a live process's (this test's)
+    live.mkdir()
+    first_block_sent, never = threading.Event(), threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield b'{"event":"tr","devtodev ID":1,"time":%d}\n' % _TIME
+        first_block_sent.set()
+        never.wait(timeout=120)  # the upload stays in progress until the server dies
+
+    def upload() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(
+                f"{server.url}/api/v1/events",
+                params={"app_id": app["app_id"]},
+                headers={"X-Ingest-Key": app["ingest_key"]},
+                content=body(),
+                timeout=120,
+            )
+
+    uploading = threading.Thread(target=upload)
+    uploading.start()
+    try:
+        wait_until(lambda: any(f"rawexport-upload-{dead}-" in name for name in ours(tmp)))
+        server.process.kill()
+        server.process.wait()
+    finally:
+        never.set()
+        uploading.join()
+    assert first_block_sent.is_set()
+    assert any(f"rawexport-upload-{dead}-" in name for name in ours(tmp))
+
+    server.start()
+
+    assert ours(tmp) == [live.name]
 
 
 def wait_for_report(server: LiveServer, token: str, job_id: str) -> str:
