@@ -97,6 +97,12 @@ SETTINGS: tuple[Setting, ...] = (
         "A load's staging table older than this many seconds (by the event store's clock) is "
         "taken for the leftover of a crashed load and dropped.",
     ),
+    Setting(
+        "export_nice",
+        10,
+        "How much nicer (lower CPU priority, Linux) export threads run than the API, so that "
+        "polls stay fast while exports take the cores (0: the same priority).",
+    ),
     Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
@@ -140,6 +146,7 @@ class Settings:
     sweep_interval_s: int = 60
     max_events: int = 100
     staging_ttl_s: int = 86400
+    export_nice: int = 10
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
     metrics_path: str = "/metrics"

@@ -17,6 +17,12 @@ Stop: exports are interrupted and their jobs released; a job whose export does n
 `STOP_GRACE_S` is released all the same, so a stopping process hands its jobs back within
 seconds (the export thread is a daemon and dies with the process).
 
+Priority: a worker thread runs `export_nice` steps nicer than the rest of the process before it
+takes a job (on Linux a nice value is a thread's own, and threads inherit it when created), so
+the threads it starts for an export (planning probes, deflaters, the embedded store's query
+threads) are nicer too: the scheduler then gives the API's event loop, heartbeats and the
+sweeper the CPU first, and exports the rest.
+
 Waking: `notify` wakes the idle workers of this process; the queue's listener (PostgreSQL)
 calls it for jobs submitted by any process; otherwise idle workers look every `poll_s`.
 """
@@ -24,6 +30,8 @@ calls it for jobs submitted by any process; otherwise idle workers look every `p
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 import uuid
@@ -43,7 +51,14 @@ from rawexport.store.interruptible import InterruptibleStore
 from rawexport.store.leftovers import remove_leftovers
 from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 
-__all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool", "time_limit_message"]
+__all__ = [
+    "ExportOutcome",
+    "ProgressCallback",
+    "RunExport",
+    "WorkerPool",
+    "lower_this_thread",
+    "time_limit_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +112,23 @@ class _Lease:
     def time_out(self, limit_s: int) -> None:
         self.timed_out = True
         self.store.interrupt(time_limit_message(limit_s))
+
+
+def lower_this_thread(steps: int) -> None:
+    """Make the calling thread `steps` nicer (at most 19), and the threads it starts from now on.
+
+    Lowering a priority needs no privilege; where a nice value is not per thread (not Linux)
+    the thread keeps its priority rather than lower the whole process's.
+    """
+    if steps <= 0 or not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(
+            os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + steps)
+        )
+    except OSError as error:
+        log.warning("export threads keep the API's priority: %s", error)
 
 
 class WorkerPool:
@@ -188,6 +220,7 @@ class WorkerPool:
         self._wake.set()
 
     def _work(self, worker_id: str) -> None:
+        lower_this_thread(self._settings.export_nice)
         while not self._stopping.is_set():
             self._wake.clear()
             try:
