@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,8 +35,6 @@ import httpx
 import psutil
 from bench_server import BenchServer, cli
 from export_data import write_bench_files
-
-from tests.loopback import free_port
 
 __all__ = ["Rate", "ab"]
 
@@ -108,13 +107,19 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]))  # an access log line 
 """
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class BareServer:
     """The bare endpoint, in a process of its own on the same uvicorn stack."""
 
     url = ""
 
     def __enter__(self) -> BareServer:
-        port = free_port()
+        port = _free_port()
         self._process = subprocess.Popen(
             [sys.executable, "-c", BARE_APP, str(port)],
             stdout=subprocess.DEVNULL,
