@@ -19,9 +19,10 @@ seconds (the export thread is a daemon and dies with the process).
 
 Priority: a worker thread runs `export_nice` steps nicer than the rest of the process before it
 takes a job (on Linux a nice value is a thread's own, and threads inherit it when created), so
-the threads it starts for an export (planning probes, deflaters, the embedded store's query
-threads) are nicer too: the scheduler then gives the API's event loop, heartbeats and the
-sweeper the CPU first, and exports the rest.
+the threads it starts for an export (planning probes, deflaters, the threads that run the
+store's queries) are nicer too; the store's own pooled threads are reniced per query by the
+store (`open_store(stream_nice=...)`). The scheduler then gives the API's event loop, heartbeats
+and the sweeper the CPU first, and exports the rest.
 
 Waking: `notify` wakes the idle workers of this process; the queue's listener (PostgreSQL)
 calls it for jobs submitted by any process; otherwise idle workers look every `poll_s`.
@@ -56,7 +57,6 @@ __all__ = [
     "ProgressCallback",
     "RunExport",
     "WorkerPool",
-    "lower_this_thread",
     "time_limit_message",
 ]
 
@@ -114,7 +114,7 @@ class _Lease:
         self.store.interrupt(time_limit_message(limit_s))
 
 
-def lower_this_thread(steps: int) -> None:
+def _lower_this_thread(steps: int) -> None:
     """Make the calling thread `steps` nicer (at most 19), and the threads it starts from now on.
 
     Lowering a priority needs no privilege; where a nice value is not per thread (not Linux)
@@ -220,7 +220,7 @@ class WorkerPool:
         self._wake.set()
 
     def _work(self, worker_id: str) -> None:
-        lower_this_thread(self._settings.export_nice)
+        _lower_this_thread(self._settings.export_nice)
         while not self._stopping.is_set():
             self._wake.clear()
             try:
