@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./data
 PORT ?= 8000
+# pytest-xdist workers: one per core, at most 4 (each starts its own test servers); 0: none.
+TEST_WORKERS ?= auto
 
 .PHONY: demo test lint bench install clean
 
@@ -28,7 +30,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

@@ -11,7 +11,11 @@ p99 (ms), the rate's ratio to the bare endpoint of the same round, and the serve
 request (which hardly depends on what else runs). Then getprogress while an export of `--rows`
 rows runs on the rawexport server: the bare endpoint, then getprogress, half the requests each,
 while four such jobs queued for two workers run (one must still run at the end to count; the
-CPU column of getprogress then counts the export too).
+CPU column of getprogress then counts the export too), with what the polls cost the exports:
+one export's time alone, and the four's under the polls.
+
+`--nice 0 10 19` repeats that last part on servers with each `export_nice` in turn (`--repeat`
+rounds), to compare what a lower priority for exports buys the polls and costs the exports.
 """
 
 from __future__ import annotations
@@ -137,11 +141,62 @@ class BareServer:
         self._process.wait(timeout=30)
 
 
+JobArgs = tuple[str, str, int, int, list[str]]
+"""What `BenchServer.submit` takes: token, app id, start, end, events."""
+
+
+@dataclass(frozen=True)
+class DuringExports:
+    """The bare endpoint and getprogress measured while exports run, and what they cost the
+    exports: their time alone and under the polls."""
+
+    bare: Rate
+    progress: Rate
+    alone_s: float
+    """One export with nothing else asked of the server: setjob until getprogress says
+    complete."""
+    loaded_s: float
+    """The `EXPORTS` exports under the polls: the first setjob until the last is complete."""
+    outlasted: bool
+    """Whether an export still ran when the polls ended (else raise --rows)."""
+
+
+def during_exports(
+    server: BenchServer, bare: BareServer, job: JobArgs, progress_url: str, n: int, c: int
+) -> DuringExports:
+    began = time.monotonic()
+    server.run_job(*job)
+    alone_s = time.monotonic() - began
+    began = time.monotonic()
+    exports = [server.submit(*job) for _ in range(EXPORTS)]
+    bare_rate = ab(bare.url, n // 2, c, bare.pid)
+    progress = ab(progress_url, n // 2, c, server.pid)
+    outlasted = any(server.status(job[0], export) != "complete" for export in exports)
+    for export in exports:
+        server.wait_complete(job[0], export)
+    return DuringExports(bare_rate, progress, alone_s, time.monotonic() - began, outlasted)
+
+
+def getprogress_url(server: BenchServer, token: str, job: str) -> str:
+    query = urlencode({"user_token": token, "job_id": job})
+    return f"{server.url}/api/v1/rawexport/getprogress?{query}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rows", type=int, default=3_000_000)
+    parser.add_argument(
+        "--nice",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="export_nice values to compare while exports run, each on a server of its own, "
+        "in turn for --repeat rounds",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the --nice comparison")
     args = parser.parse_args()
     n, c = args.requests, args.concurrency
     now_ms = int(time.time() * 1000)
@@ -156,39 +211,50 @@ def main() -> None:
         cli(data_dir, "load", "--app", app, "--users", str(files[0]))
         cli(data_dir, "load", "--app", app, *map(str, files[1:]))
         token, start, end = user["user_token"], (now_ms - DAY_MS) // 1000, now_ms // 1000
-        with BareServer() as bare, BenchServer(data_dir) as server:
-            small, _ = server.run_job(token, app, start, start + 60, ["gs"])
-            progress_url = f"{server.url}/api/v1/rawexport/getprogress?" + urlencode(
-                {"user_token": token, "job_id": small}
-            )
-            targets = {
-                "bare FastAPI endpoint": (bare.url, bare.pid),
-                "rawexport /healthz": (f"{server.url}/healthz", server.pid),
-                "getprogress (complete job)": (progress_url, server.pid),
-            }
-            for url, pid in targets.values():
-                ab(url, 500, c, pid)  # warm up
-            # Rounds taken in turn, so that a busy moment of the machine hits every target.
-            rounds = [
-                {name: ab(url, n, c, pid) for name, (url, pid) in targets.items()}
-                for _ in range(ROUNDS)
-            ]
-            exports = [server.submit(token, app, start, end, ["gs"]) for _ in range(EXPORTS)]
-            bare_during = ab(bare.url, n // 2, c, bare.pid)
-            during = ab(progress_url, n // 2, c, server.pid)
-            still_running = any(server.status(token, job) != "complete" for job in exports)
-            for job in exports:
-                server.wait_complete(token, job)
+        job: JobArgs = (token, app, start, end, ["gs"])
+        with BareServer() as bare:
+            with BenchServer(data_dir) as server:
+                small, _ = server.run_job(token, app, start, start + 60, ["gs"])
+                progress_url = getprogress_url(server, token, small)
+                targets = {
+                    "bare FastAPI endpoint": (bare.url, bare.pid),
+                    "rawexport /healthz": (f"{server.url}/healthz", server.pid),
+                    "getprogress (complete job)": (progress_url, server.pid),
+                }
+                for url, pid in targets.values():
+                    ab(url, 500, c, pid)  # warm up
+                # Rounds taken in turn, so that a busy moment of the machine hits every target.
+                rounds = [
+                    {name: ab(url, n, c, pid) for name, (url, pid) in targets.items()}
+                    for _ in range(ROUNDS)
+                ]
+                default = during_exports(server, bare, job, progress_url, n, c)
+            compared: list[tuple[int, DuringExports]] = []
+            for _ in range(args.repeat if args.nice else 0):
+                for nice in args.nice:  # one server at a time: the embedded store is its own
+                    with BenchServer(data_dir, "--export-nice", str(nice)) as server:
+                        server.run_job(token, app, start, start + 60, ["gs"])  # warm up
+                        url = getprogress_url(server, token, small)
+                        compared.append((nice, during_exports(server, bare, job, url, n, c)))
     print(f"ab -k -c {c} -n {n}; each server in its own process on loopback")
     header = f"{'target':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'/bare':>6}"
     print(f"{header} {'CPU us':>7} {'failed':>6}")
     for number, measured in enumerate(rounds, 1):
         for name, rate in measured.items():
             print(rate.row(f"{name} #{number}", measured["bare FastAPI endpoint"]))
-    print(bare_during.row("bare, while exports run", bare_during))
-    print(during.row("getprogress, while exports run", bare_during))
-    if not still_running:
-        print(f"(the exports of {args.rows:,} rows ended before the load did: raise --rows)")
+    _print_during("default settings", default, args.rows)
+    for nice, during in compared:
+        _print_during(f"export_nice {nice}", during, args.rows)
+
+
+def _print_during(variant: str, measured: DuringExports, rows: int) -> None:
+    print(measured.bare.row(f"bare, while exports run ({variant})", measured.bare))
+    print(measured.progress.row("getprogress, while exports run", measured.bare))
+    print(
+        f"  one export of {rows:,} rows alone: {measured.alone_s:.2f} s;"
+        f" {EXPORTS} under the polls: {measured.loaded_s:.2f} s"
+        + ("" if measured.outlasted else " (they ended before the polls did: raise --rows)")
+    )
 
 
 if __name__ == "__main__":

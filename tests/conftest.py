@@ -5,32 +5,37 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine
 
+from rawexport.cli.main import cli
 from rawexport.meta.accounts import Accounts
 from rawexport.meta.batches import BatchLedger
 from rawexport.meta.db import connect
 from rawexport.meta.jobs import JobQueue
 from rawexport.store import EventStore, ensure_schema, open_store
 from tests.clickhouse_http import clickhouse_server, clickhouse_url
+from tests.loopback import PORT_TAKEN, free_port, listens
 from tests.pg_server import metadata_url, pg_url
 from tests.s3_server import report_store_url, s3_env, s3_reports_url
 
 __all__ = [
     "Account",
     "LiveServer",
+    "PortTaken",
     "accounts",
     "app_id",
     "chdb_store",
@@ -45,6 +50,7 @@ __all__ = [
     "queue",
     "report_store_url",
     "run_cli",
+    "run_cli_here",
     "s3_env",
     "s3_reports_url",
     "server",
@@ -114,6 +120,18 @@ def app_id() -> str:
     return str(uuid.uuid4())
 
 
+def run_cli_here(data_dir: Path, env: Mapping[str, str], *args: str) -> dict[str, Any]:
+    """`rawexport ARGS --data-dir DATA_DIR --json` in this process, with the RAWEXPORT_*
+    variables of `env`, its JSON output. For the metadata commands only (the event store belongs
+    to one process at a time); a process of their own would cost a second of imports each."""
+    settings = {name: value for name, value in env.items() if name.startswith("RAWEXPORT_")}
+    done = CliRunner().invoke(cli, [*args, "--data-dir", str(data_dir), "--json"], env=settings)
+    if done.exit_code != 0:
+        raise AssertionError(f"rawexport {' '.join(args)} failed: {done.output}")
+    parsed: dict[str, Any] = json.loads(done.output) if done.output.strip() else {}
+    return parsed
+
+
 def run_cli(data_dir: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
     """`rawexport ARGS --data-dir DATA_DIR --json` in a child process, its JSON output."""
     out = subprocess.run(
@@ -152,10 +170,12 @@ class LiveServer:
         return run_cli(self.data_dir, self.env, *args)
 
     def account(self) -> Account:
-        space = self.cli("space", "create", f"space-{uuid.uuid4().hex[:6]}")["space_id"]
-        user = self.cli("user", "create", "--space", space, "--email", f"{uuid.uuid4().hex}@x.io")
-        app = self.cli("app", "create", "--space", space, "game")["app_id"]
-        self.cli("app", "grant", user["user_id"], app)
+        """A space, a user and an app granted to them, made by the operator's commands."""
+        operator = partial(run_cli_here, self.data_dir, self.env)
+        space = operator("space", "create", f"space-{uuid.uuid4().hex[:6]}")["space_id"]
+        user = operator("user", "create", "--space", space, "--email", f"{uuid.uuid4().hex}@x.io")
+        app = operator("app", "create", "--space", space, "game")["app_id"]
+        operator("app", "grant", user["user_id"], app)
         return Account(space, user["user_id"], user["user_token"], app)
 
     def load(self, app_id: str, rows: list[dict[str, Any]], *, users: bool = False) -> None:
@@ -169,48 +189,63 @@ class LiveServer:
             self.process.wait(timeout=60)
 
     def start(self) -> None:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(
-                [
-                    *RAWEXPORT,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--data-dir",
-                    str(self.data_dir),
-                ],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_healthy(self.url, self.process, self.log)
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            port = free_port()
+            self.url = f"http://127.0.0.1:{port}"
+            with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
+                self.process = subprocess.Popen(
+                    [
+                        *RAWEXPORT,
+                        "serve",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--data-dir",
+                        str(self.data_dir),
+                    ],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            try:
+                wait_healthy(self.url, self.process, self.log)
+                return
+            except PortTaken:
+                if attempt == _PORT_ATTEMPTS:
+                    raise
+
+
+_PORT_ATTEMPTS = 3
+
+
+class PortTaken(AssertionError):
+    """A server exited because another process took its port first (see tests/loopback.py)."""
 
 
 def wait_healthy(
     url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
 ) -> None:
-    """Until `url/healthz` answers 200; fails with the end of `log` if the process exits first."""
+    """Until the process listens on the port of `url` and `url/healthz` answers 200; fails with
+    the end of `log` if the process exits first (`PortTaken` if its port was taken)."""
+    port = urlsplit(url).port
+    assert port is not None, url
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{process.args!r} exited:\n{log.read_text()[-3000:]}")
+            tail = log.read_text()[-3000:]
+            failure = PortTaken if PORT_TAKEN in tail.lower() else AssertionError
+            raise failure(f"{process.args!r} exited:\n{tail}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if (
+                listens(process.pid, port)
+                and httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            ):
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
     raise AssertionError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ServerPool:

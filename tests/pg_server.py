@@ -14,7 +14,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -27,9 +26,12 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from tests.loopback import PORT_TAKEN, free_port
+
 __all__ = ["PgCluster", "find_pg_bin", "fresh_database", "metadata_url", "pg_url"]
 
 _SERVICE_USER = "postgres"
+_PORT_ATTEMPTS = 3
 
 
 def find_pg_bin() -> Path | None:
@@ -46,13 +48,6 @@ def _major(path: str) -> int:
     return int(version) if version.isdigit() else 0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class PgCluster:
     """One PostgreSQL server in a temporary directory; `stop` removes it all."""
 
@@ -61,8 +56,9 @@ class PgCluster:
         self._as_root = os.geteuid() == 0
         self._root = Path(tempfile.mkdtemp(prefix="rawexport-pg-"))
         self._data = self._root / "data"
-        self.port = _free_port()
-        self.url = f"postgresql+psycopg://{_SERVICE_USER}@127.0.0.1:{self.port}/postgres"
+        self._log = self._root / "server.log"
+        self.port = 0
+        self.url = ""
         self._running = False
 
     def start(self) -> str:
@@ -80,15 +76,34 @@ class PgCluster:
             "-E",
             "UTF8",
         )
-        options = (
+        for attempt in range(1, _PORT_ATTEMPTS + 1):  # see tests/loopback.py
+            self.port = free_port()
+            try:
+                self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(self._data),
+                    "-o",
+                    self._options(),
+                    "-l",
+                    str(self._log),
+                    "-w",
+                    "start",
+                )
+                break
+            except subprocess.CalledProcessError:
+                if attempt == _PORT_ATTEMPTS or PORT_TAKEN not in self._log.read_text().lower():
+                    raise
+        self._running = True
+        self.url = f"postgresql+psycopg://{_SERVICE_USER}@127.0.0.1:{self.port}/postgres"
+        return self.url
+
+    def _options(self) -> str:
+        return (
             f"-p {self.port} -k {self._root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200"
         )
-        log = str(self._root / "server.log")
-        self._run("pg_ctl", "-D", str(self._data), "-o", options, "-l", log, "-w", "start")
-        self._running = True
-        return self.url
 
     @property
     def pid(self) -> int:

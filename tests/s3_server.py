@@ -11,7 +11,6 @@ directory and once on S3, as `metadata_url` does for SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -24,19 +23,14 @@ import boto3
 import httpx
 import pytest
 
+from tests.loopback import free_port, listens
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 __all__ = ["MotoServer", "report_store_url", "s3_client", "s3_env", "s3_reports_url"]
 
 _START_TIMEOUT_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class MotoServer:
@@ -46,14 +40,14 @@ class MotoServer:
     """
 
     def __init__(self, log: Path) -> None:
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
         with log.open("wb") as out:
             self._process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         self.pid = self._process.pid
         try:
-            _wait_until_it_answers(self._process, url, log)
+            _wait_until_it_answers(self._process, port, log)
         except AssertionError:
             self.stop()
             raise
@@ -73,14 +67,15 @@ class MotoServer:
         self._process.wait(timeout=30)
 
 
-def _wait_until_it_answers(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+def _wait_until_it_answers(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the S3 server exited: {log.read_text()[-3000:]}")
         try:
-            httpx.get(url, timeout=1)
-            return
+            if listens(process.pid, port):  # not another process that took the port
+                httpx.get(f"http://127.0.0.1:{port}", timeout=1)
+                return
         except httpx.TransportError:
             time.sleep(0.05)
     raise AssertionError("the S3 server did not answer")

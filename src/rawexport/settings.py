@@ -104,6 +104,12 @@ SETTINGS: tuple[Setting, ...] = (
         "a crashed loader no longer holds back the snapshot of new jobs, and a stalled one "
         "stores nothing more.",
     ),
+    Setting(
+        "export_nice",
+        10,
+        "How much nicer (lower CPU priority, Linux) export threads run than the API, so that "
+        "polls stay fast while exports take the cores (0: the same priority).",
+    ),
     Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
     Setting("max_ingest_bytes", 1 << 30, "Largest accepted event upload, in bytes."),
@@ -169,6 +175,7 @@ class Settings:
     max_events: int = 100
     staging_ttl_s: int = 86400
     load_lease_s: int = 60
+    export_nice: int = 10
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
     metrics_path: str = "/metrics"

@@ -19,9 +19,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
-from click.testing import CliRunner
 
-from rawexport.cli.main import cli
 from rawexport.client import Client
 from rawexport.export.engine import run_export
 from rawexport.http.app import create_app
@@ -30,7 +28,7 @@ from rawexport.settings import Settings
 from rawexport.store import EventStore, load_file
 from rawexport.workers.pool import WorkerPool
 from tests.api.portal import PortalTransport
-from tests.conftest import Account, LiveServer
+from tests.conftest import Account, LiveServer, run_cli_here
 
 __all__ = [
     "LENIENT",
@@ -91,15 +89,8 @@ class Service:
         """`rawexport ARGS --data-dir D --json`, in this process (metadata commands only: the
         event store belongs to this process's app)."""
         database = self.runtime.settings.database_url
-        result = CliRunner().invoke(
-            cli,
-            [*args, "--data-dir", str(self.data_dir), "--json"],
-            env={"RAWEXPORT_DATABASE_URL": database} if database else {},
-        )
-        if result.exit_code != 0:
-            raise AssertionError(f"rawexport {' '.join(args)} failed: {result.output}")
-        parsed: dict[str, Any] = json.loads(result.output) if result.output.strip() else {}
-        return parsed
+        env = {"RAWEXPORT_DATABASE_URL": database} if database else {}
+        return run_cli_here(self.data_dir, env, *args)
 
     def account(self) -> Account:
         accounts = self.runtime.accounts

@@ -4,23 +4,33 @@ A killed process runs no clean-up, so what it leaves is found by its name: tempo
 carry their process id, staging tables a prefix and their creation time; worker processes die
 with their parent. Each test points the temporary directory (TMPDIR) at a folder of its own, so
 what it sees there is its processes' alone.
+
+That folder has a short path, not one under pytest's `tmp_path`: a large load validates in
+processes of a multiprocessing fork server, whose socket lives in TMPDIR, and a socket's path
+may not be longer than 107 bytes. Under pytest-xdist `tmp_path` is ten bytes longer, enough to
+make the fork server fail to start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import RAWEXPORT, LiveServer
 
@@ -38,8 +48,15 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
+@pytest.fixture
+def tmp() -> Iterator[Path]:
+    """A temporary directory of the test's own, with a short path (see the module docstring)."""
+    folder = Path(tempfile.mkdtemp(prefix="rx-crash-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def clean_env(tmp: Path) -> dict[str, str]:
-    tmp.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAWEXPORT_")}
     env["TMPDIR"] = str(tmp)
     return env
@@ -113,18 +130,24 @@ def test_sigterm_stops_the_server_and_removes_server_json(
     assert not (server.data_dir / "server.json").exists()
 
 
-def test_a_load_killed_outright_leaves_nothing_after_the_next_start(tmp_path: Path) -> None:
-    tmp, data_dir = tmp_path / "tmp", tmp_path / "data"
+def test_a_load_killed_outright_leaves_nothing_after_the_next_start(
+    tmp_path: Path, tmp: Path
+) -> None:
+    data_dir = tmp_path / "data"
     env = clean_env(tmp)
     app_id = LiveServer("", data_dir, env).account().app_id
     big = events_file(tmp_path / "big.jsonl", "crashed", _BIG_ROWS)
-    loader = subprocess.Popen(
-        [*RAWEXPORT, "load", "--app", app_id, "--data-dir", str(data_dir), str(big)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    errors = tmp_path / "load.err"
+    with errors.open("wb") as stderr:  # the child keeps its own copy of the descriptor
+        loader = subprocess.Popen(
+            [*RAWEXPORT, "load", "--app", app_id, "--data-dir", str(data_dir), str(big)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     wait_until(lambda: bool(staging_tables(data_dir)) or loader.poll() is not None)
+    assert loader.poll() is None, f"the load ended before it staged: {errors.read_text()}"
+    # The fork server lives as long as the loader, so the workers are found whatever the moment.
     workers = descendants(loader.pid)
     loader.kill()
     loader.wait()
@@ -151,10 +174,8 @@ def test_a_load_killed_outright_leaves_nothing_after_the_next_start(tmp_path: Pa
 
 
 def test_a_server_killed_during_an_export_leaves_nothing_after_its_restart(
-    start_server: Callable[..., LiveServer], tmp_path: Path
+    start_server: Callable[..., LiveServer], tmp_path: Path, tmp: Path
 ) -> None:
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
     server = start_server(
         TMPDIR=str(tmp),
         RAWEXPORT_HEARTBEAT_S="1",
@@ -179,13 +200,17 @@ def test_a_server_killed_during_an_export_leaves_nothing_after_its_restart(
     job_id = answer.json()["data"]
     assert server.process is not None
     dead = server.process.pid
+    reports = server.data_dir / "reports"
 
-    wait_until(lambda: any(f"rawexport-fifo-{dead}-" in name for name in ours(tmp)))
+    def exporting() -> bool:
+        """A query streaming through its FIFO folder into the ZIP being made."""
+        streaming = any(f"rawexport-fifo-{dead}-" in name for name in ours(tmp))
+        return streaming and any(p.name.endswith(".tmp") for p in reports.iterdir())
+
+    wait_until(exporting)
     server.process.kill()
     server.process.wait()
-    assert any(f"-{dead}-" in name for name in ours(tmp))
-    reports = server.data_dir / "reports"
-    assert [p.name for p in reports.iterdir() if p.name.endswith(".tmp")]  # the ZIP being made
+    assert exporting()
     server.start()
 
     done = wait_for_report(server, acc.token, job_id)
@@ -194,6 +219,50 @@ def test_a_server_killed_during_an_export_leaves_nothing_after_its_restart(
     with zipfile.ZipFile(io.BytesIO(httpx.get(done).content)) as report:
         assert sorted(report.namelist()) == ["exported.csv", "manifest.json", "users.csv"]
         assert report.read("exported.csv").count(b"\n") == _BIG_ROWS + 1
+
+
+def test_an_upload_of_a_server_killed_outright_is_removed_at_its_restart(
+    start_server: Callable[..., LiveServer], tmp: Path
+) -> None:
+    server = start_server(TMPDIR=str(tmp))
+    space = server.cli("space", "create", "studio")["space_id"]
+    app = server.cli("app", "create", "--space", space, "game")
+    assert server.process is not None
+    dead = server.process.pid
+    live = tmp / f"rawexport-upload-{os.getpid()}-kept"  # a live process's (this test's)
+    live.mkdir()
+    first_block_sent, never = threading.Event(), threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield b'{"event":"tr","devtodev ID":1,"time":%d}\n' % _TIME
+        first_block_sent.set()
+        never.wait(timeout=120)  # the upload stays in progress until the server dies
+
+    def upload() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(
+                f"{server.url}/api/v1/events",
+                params={"app_id": app["app_id"]},
+                headers={"X-Ingest-Key": app["ingest_key"]},
+                content=body(),
+                timeout=120,
+            )
+
+    uploading = threading.Thread(target=upload)
+    uploading.start()
+    try:
+        wait_until(lambda: any(f"rawexport-upload-{dead}-" in name for name in ours(tmp)))
+        server.process.kill()
+        server.process.wait()
+    finally:
+        never.set()
+        uploading.join()
+    assert first_block_sent.is_set()
+    assert any(f"rawexport-upload-{dead}-" in name for name in ours(tmp))
+
+    server.start()
+
+    assert ours(tmp) == [live.name]
 
 
 def wait_for_report(server: LiveServer, token: str, job_id: str) -> str:

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from rawexport.cli.demo import demo
 from tests.conftest import RAWEXPORT
+from tests.loopback import free_port
 
 pytestmark = pytest.mark.skipif(
     subprocess.run(["curl", "--fail-with-body", "--version"], capture_output=True).returncode != 0,
@@ -34,14 +35,8 @@ class RunningDemo:
     errors: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_demo(workdir: Path, users: int) -> RunningDemo:
-    port = _free_port()
+    port = free_port()
     out, errors = workdir / "demo.out", workdir / "demo.err"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAWEXPORT_")}
     env["RAWEXPORT_MIN_JOB_INTERVAL_S"] = "0"  # the two ways run one after the other

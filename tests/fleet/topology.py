@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,16 +19,11 @@ import httpx
 from sqlalchemy import Engine, create_engine
 
 from tests.conftest import RAWEXPORT, run_cli, wait_healthy
+from tests.loopback import free_port
 
 __all__ = ["ApiNode", "Fleet", "Service"]
 
 _START_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -110,7 +104,7 @@ class Fleet:
         return run_cli(self.root / "operator", self.env, *args)
 
     def api_node(self, name: str) -> ApiNode:
-        port = _free_port()
+        port = free_port()
         args = ["serve", "--workers", "0", "--host", "127.0.0.1", "--port", str(port)]
         node = ApiNode(name, args, self.env, self.root / name, url=f"http://127.0.0.1:{port}")
         node.start()

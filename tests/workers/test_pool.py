@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import threading
@@ -352,3 +353,34 @@ def test_a_job_cancelled_while_running_stops_its_export_and_stays_failed(
     assert (job.status, job.error) == (JobStatus.FAILED, "cancelled by the operator")
     assert job.report_key is None and export.runs == 1
     assert not queue.cancel(job_id, "again")  # an ended job stays as it ended
+
+
+def own_nice() -> int:
+    """The calling thread's nice value (on Linux, a thread's own)."""
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread: Linux")
+def test_exports_and_the_threads_they_start_run_nicer_than_the_rest(
+    queue: JobQueue, submit: Callable[[], str], pools: StartPool
+) -> None:
+    seen: dict[str, int] = {}
+
+    def export(
+        store: EventStore, spec: JobSpec, out: ZipSink, on_progress: ProgressCallback
+    ) -> Written:
+        seen["export"] = own_nice()
+        started = threading.Thread(target=lambda: seen.update(started=own_nice()))
+        started.start()  # as the export's deflaters and queries are
+        started.join()
+        return write_report(store, spec, out, on_progress)
+
+    here = own_nice()
+    pools(export, export_nice=7)
+    job_id = submit()
+
+    wait_for_job(queue, job_id, is_status(JobStatus.COMPLETE))
+
+    expected = min(19, here + 7)
+    assert seen == {"export": expected, "started": expected}
+    assert own_nice() == here  # the process's other threads keep theirs

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import shutil
-import tempfile
 import uuid
 from functools import partial
 from pathlib import Path
@@ -24,6 +23,7 @@ from rawexport.domain.validation import storable
 from rawexport.http.params import BodyTooLarge, limited_stream
 from rawexport.http.state import AppState, app_state
 from rawexport.observability import journal
+from rawexport.store.leftovers import private_tempdir
 from rawexport.store.loading import FILE_FORMATS, LeaseLapsed, LoadError, load_file
 
 __all__ = ["ingest_events", "ingest_users"]
@@ -59,7 +59,8 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
     # A retry of an upload whose answer was lost is skipped (see store/loading/batches.py).
     batch = request.headers.get("idempotency-key") or None
     force = request.query_params.get("force") == "1"
-    workdir = await run_in_threadpool(_new_workdir, state.runtime.settings.data_dir / "tmp")
+    # Named after this process, so that what a crash leaves is removed (see store/leftovers).
+    workdir = await run_in_threadpool(private_tempdir, "upload")
     try:
         path = workdir / f"{uuid.uuid4().hex}{ENDINGS[fmt]}"
         try:
@@ -94,11 +95,6 @@ async def _ingest(request: Request, *, users: bool) -> JSONResponse:
     if report.already_loaded_on is not None:
         data["already_loaded_on"] = report.already_loaded_on
     return JSONResponse({"status_code": 200, "data": data})
-
-
-def _new_workdir(parent: Path) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=parent))
 
 
 async def _receive(request: Request, path: Path, limit: int) -> None:

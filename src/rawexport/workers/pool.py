@@ -17,6 +17,13 @@ Stop: exports are interrupted and their jobs released; a job whose export does n
 `STOP_GRACE_S` is released all the same, so a stopping process hands its jobs back within
 seconds (the export thread is a daemon and dies with the process).
 
+Priority: a worker thread runs `export_nice` steps nicer than the rest of the process before it
+takes a job (on Linux a nice value is a thread's own, and threads inherit it when created), so
+the threads it starts for an export (planning probes, deflaters, the threads that run the
+store's queries) are nicer too; the store's own pooled threads are reniced per query by the
+store (`open_store(stream_nice=...)`). The scheduler then gives the API's event loop, heartbeats
+and the sweeper the CPU first, and exports the rest.
+
 Waking: `notify` wakes the idle workers of this process; the queue's listener (PostgreSQL)
 calls it for jobs submitted by any process; otherwise idle workers look every `poll_s`.
 
@@ -27,6 +34,8 @@ and wakes it when one of its jobs ends, so the notification leaves at once.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 import uuid
@@ -47,7 +56,13 @@ from rawexport.store.leftovers import remove_leftovers
 from rawexport.webhooks.delivery import Deliverer
 from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 
-__all__ = ["ExportOutcome", "ProgressCallback", "RunExport", "WorkerPool", "time_limit_message"]
+__all__ = [
+    "ExportOutcome",
+    "ProgressCallback",
+    "RunExport",
+    "WorkerPool",
+    "time_limit_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +116,23 @@ class _Lease:
     def time_out(self, limit_s: int) -> None:
         self.timed_out = True
         self.store.interrupt(time_limit_message(limit_s))
+
+
+def _lower_this_thread(steps: int) -> None:
+    """Make the calling thread `steps` nicer (at most 19), and the threads it starts from now on.
+
+    Lowering a priority needs no privilege; where a nice value is not per thread (not Linux)
+    the thread keeps its priority rather than lower the whole process's.
+    """
+    if steps <= 0 or not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(
+            os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + steps)
+        )
+    except OSError as error:
+        log.warning("export threads keep the API's priority: %s", error)
 
 
 class WorkerPool:
@@ -195,6 +227,7 @@ class WorkerPool:
         self._wake.set()
 
     def _work(self, worker_id: str) -> None:
+        _lower_this_thread(self._settings.export_nice)
         while not self._stopping.is_set():
             self._wake.clear()
             try:
