@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +118,36 @@ def test_ranges_start_at_line_starts(tmp_path: Path) -> None:
     assert all(end == start for (_, end), (start, _) in itertools.pairwise(ranges))
     data = path.read_bytes()
     assert all(data[start - 1 : start] == b"\n" for start, _ in ranges[1:])
+
+
+_DEEP_TMPDIR_LOAD = """
+import sys
+from pathlib import Path
+from rawexport.store.loading.parallel import validate_in_parallel
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1])
+    print(validate_in_parallel(path, path.parent, lambda table, chunk: None).counts)
+"""
+
+
+def test_a_tmpdir_too_deep_for_worker_processes_validates_in_one(tmp_path: Path) -> None:
+    # The fork server's socket lives in TMPDIR and its path may have at most 107 bytes.
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(_event(i)) + "\n" for i in range(300)))
+    script = tmp_path / "deep_load.py"
+    script.write_text(_DEEP_TMPDIR_LOAD)
+
+    done = subprocess.run(
+        [sys.executable, str(script), str(events)],
+        env={**os.environ, "TMPDIR": str(deep)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "validating events.jsonl in one process: AF_UNIX path too long" in done.stderr
+    assert done.stdout.strip() == str({"levelComplete": 100, "lu": 100, "gs": 100})

@@ -11,6 +11,7 @@ A loader killed outright (SIGKILL) leaves no worker validating on for nothing: s
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -23,6 +24,8 @@ from rawexport.store.leftovers import process_alive
 from rawexport.store.loading.lines import MAX_REPORTED_ERRORS, Validated, validate_lines
 
 __all__ = ["line_ranges", "validate_in_parallel"]
+
+log = logging.getLogger(__name__)
 
 _WATCH_S = 0.5
 """How often a worker looks whether the loading process is still there."""
@@ -64,8 +67,21 @@ def validate_in_parallel(path: Path, workdir: Path, full: Callable[[str, Path], 
     """Validate the events of `path` in worker processes, writing chunk files into `workdir`.
 
     Chunk files are handed to `full` a range at a time while no bad line has been found;
-    errors carry line numbers of the whole file.
+    errors carry line numbers of the whole file. When no worker can start, the file is
+    validated in this process instead (slower, the same result).
     """
+    try:
+        return _on_workers(path, workdir, full)
+    except _NoWorkers as failed:
+        log.warning("validating %s in one process: %s", path.name, failed.__cause__)
+        return validate_lines(str(path), 0, path.stat().st_size, str(workdir), "", full)
+
+
+class _NoWorkers(Exception):
+    """The worker processes could not be started; nothing was validated or staged yet."""
+
+
+def _on_workers(path: Path, workdir: Path, full: Callable[[str, Path], None]) -> Validated:
     workers = os.cpu_count() or 1
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", validate_lines.__module__])
@@ -73,10 +89,16 @@ def validate_in_parallel(path: Path, workdir: Path, full: Callable[[str, Path], 
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),)
     ) as pool:
-        futures = [
-            pool.submit(validate_lines, str(path), start, end, str(workdir), f"{part}-")
-            for part, (start, end) in enumerate(line_ranges(path, workers))
-        ]
+        try:
+            futures = [
+                pool.submit(validate_lines, str(path), start, end, str(workdir), f"{part}-")
+                for part, (start, end) in enumerate(line_ranges(path, workers))
+            ]
+        except OSError as error:
+            # The fork server listens on a socket in TMPDIR, whose path may have at most 107
+            # bytes: a deep TMPDIR (a CI runner's, say) leaves no worker able to start.
+            pool.shutdown(cancel_futures=True)
+            raise _NoWorkers from error
         for future in futures:
             part = future.result()
             found.errors += [(found.lines + line, message) for line, message in part.errors]
