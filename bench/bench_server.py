@@ -144,7 +144,10 @@ class BenchServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise SystemExit(f"rawexport serve exited; see {self._log.name}")
+                # The data directory goes with the bench: say here what the server said.
+                self._log.flush()
+                said = Path(self._log.name).read_text(errors="replace").strip().splitlines()
+                raise SystemExit("rawexport serve exited:\n" + "\n".join(said[-10:]))
             try:
                 if self._client.get("/healthz").status_code == 200:
                     return self

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, insert, inspect
+from sqlalchemy import Engine, create_engine, insert, inspect, text
 
 from rawexport.domain.jobspec import JobSpec
 from rawexport.domain.states import JobStatus
 from rawexport.meta.accounts import Accounts
-from rawexport.meta.db import SchemaOutdated, connect
+from rawexport.meta.db import SchemaNewer, SchemaOutdated, connect
 from rawexport.meta.jobs import JobQueue
 from rawexport.meta.migrations import FIRST_RELEASE, head, revision_of
 from rawexport.meta.schema import metadata
@@ -204,3 +204,43 @@ def test_an_empty_database_is_made_at_the_current_revision(metadata_url: str) ->
         assert schema_differences(engine) == []
     finally:
         engine.dispose()
+
+
+def later_release_database(url: str) -> None:
+    connect(url).dispose()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("upgrade_existing", [True, False], ids=["embedded", "shared"])
+def test_a_database_of_a_later_release_is_refused_in_one_line(
+    metadata_url: str, upgrade_existing: bool
+) -> None:
+    later_release_database(metadata_url)
+
+    with pytest.raises(SchemaNewer, match="at revision 9999, made by a later release"):
+        connect(metadata_url, upgrade_existing=upgrade_existing)
+
+
+def test_db_upgrade_leaves_a_later_release_database_alone(
+    metadata_url: str, tmp_path: Path
+) -> None:
+    later_release_database(metadata_url)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rawexport.cli.main", "db", "upgrade", "--data-dir", str(tmp_path)],
+        env={**os.environ, "RAWEXPORT_DATABASE_URL": metadata_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"Error: the metadata database is at revision 9999, made by a later release than this one"
+        f" (which knows revisions up to {head()}): run that release or a newer one"
+    ]

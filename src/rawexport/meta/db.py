@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from rawexport.meta.migrations import head, revision_of, upgrade
+from rawexport.meta.migrations import SchemaNewer, head, is_known, revision_of, upgrade
 
-__all__ = ["SchemaOutdated", "connect", "open_engine"]
+__all__ = ["SchemaNewer", "SchemaOutdated", "connect", "open_engine"]
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -61,10 +61,17 @@ def _prepare_schema(engine: Engine, upgrade_existing: bool) -> None:
     if not upgrade_existing:
         with engine.connect() as connection:
             found = revision_of(connection)
+        if found is not None and not is_known(found):
+            engine.dispose()
+            raise SchemaNewer(found, head())
         if found not in (None, head()):
             engine.dispose()
             raise SchemaOutdated(found, head())
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except SchemaNewer:
+        engine.dispose()
+        raise
 
 
 def _begin_immediate(engine: Engine) -> None:

@@ -19,12 +19,30 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, func, inspect, select
 
-__all__ = ["FIRST_RELEASE", "Upgrade", "head", "revision_of", "upgrade"]
+__all__ = [
+    "FIRST_RELEASE",
+    "SchemaNewer",
+    "Upgrade",
+    "head",
+    "is_known",
+    "revision_of",
+    "upgrade",
+]
 
 FIRST_RELEASE = "0001"
 """The revision whose schema the first release made with `create_all`."""
 
 _LOCK_KEY = 0x72617765  # "rawe": one advisory lock id for every rawexport migration
+
+
+class SchemaNewer(ValueError):
+    """The database was upgraded by a later release, whose schema this one does not know."""
+
+    def __init__(self, found: str, expected: str) -> None:
+        super().__init__(
+            f"the metadata database is at revision {found}, made by a later release than this"
+            f" one (which knows revisions up to {expected}): run that release or a newer one"
+        )
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,11 @@ def head() -> str:
     return revision
 
 
+def is_known(revision: str) -> bool:
+    """Whether this release ships `revision`: a later release's database is not one to touch."""
+    return revision in {r.revision for r in ScriptDirectory.from_config(_config()).walk_revisions()}
+
+
 def revision_of(connection: Connection) -> str | None:
     """The database's revision; FIRST_RELEASE for a first-release database, None when empty."""
     stamped = MigrationContext.configure(connection).get_current_revision()
@@ -67,6 +90,8 @@ def upgrade(engine: Engine) -> Upgrade:
         if connection.dialect.name == "postgresql":
             connection.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
         before = revision_of(connection)
+        if before is not None and not is_known(before):
+            raise SchemaNewer(before, head())
         config = _config(connection)
         if before == FIRST_RELEASE:
             command.stamp(config, FIRST_RELEASE)
