@@ -106,9 +106,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "export_nice",
-        10,
+        19,
         "How much nicer (lower CPU priority, Linux) export threads run than the API, so that "
-        "polls stay fast while exports take the cores (0: the same priority).",
+        "polls stay fast while exports take the cores (0: the same priority; 19: the lowest).",
     ),
     Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),
@@ -175,7 +175,7 @@ class Settings:
     max_events: int = 100
     staging_ttl_s: int = 86400
     load_lease_s: int = 60
-    export_nice: int = 10
+    export_nice: int = 19
     max_body_bytes: int = 1 << 20
     max_ingest_bytes: int = 1 << 30
     metrics_path: str = "/metrics"
