@@ -44,6 +44,7 @@ __all__ = [
     "clickhouse_url",
     "engine",
     "event_store",
+    "granted_account",
     "ledger",
     "metadata_url",
     "pg_url",
@@ -153,6 +154,15 @@ class Account:
     user_id: str
     token: str
     app_id: str
+
+
+def granted_account(accounts: Accounts) -> Account:
+    """A fresh space, a user in it and an app of it granted to the user, made in-process."""
+    space = accounts.create_space(f"space-{uuid.uuid4().hex[:6]}")
+    user_id, token = accounts.create_user(space, f"{uuid.uuid4().hex}@x.io")
+    app_id, _ = accounts.create_app(space, "game")
+    accounts.grant(user_id, app_id)
+    return Account(space, user_id, token, app_id)
 
 
 @dataclass

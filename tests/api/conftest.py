@@ -28,7 +28,7 @@ from rawexport.settings import Settings
 from rawexport.store import EventStore, load_file
 from rawexport.workers.pool import WorkerPool
 from tests.api.portal import PortalTransport
-from tests.conftest import Account, LiveServer, run_cli_here
+from tests.conftest import Account, LiveServer, granted_account, run_cli_here
 
 __all__ = [
     "LENIENT",
@@ -93,12 +93,7 @@ class Service:
         return run_cli_here(self.data_dir, env, *args)
 
     def account(self) -> Account:
-        accounts = self.runtime.accounts
-        space = accounts.create_space(f"space-{uuid.uuid4().hex[:6]}")
-        user_id, token = accounts.create_user(space, f"{uuid.uuid4().hex}@x.io")
-        app_id, _ = accounts.create_app(space, "game")
-        accounts.grant(user_id, app_id)
-        return Account(space, user_id, token, app_id)
+        return granted_account(self.runtime.accounts)
 
     def load(self, app_id: str, rows: list[dict[str, Any]], *, users: bool = False) -> None:
         path = self.data_dir / f"load-{uuid.uuid4().hex}.jsonl"

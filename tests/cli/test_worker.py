@@ -28,7 +28,7 @@ from rawexport.runtime import Runtime
 from rawexport.settings import Settings
 from tests.api.conftest import OverHttp
 from tests.api.jobs import rows, submit, wait_done
-from tests.conftest import RAWEXPORT, Account, LiveServer
+from tests.conftest import RAWEXPORT, Account, LiveServer, granted_account
 
 on_postgresql = pytest.mark.parametrize("metadata_url", ["postgresql"], indirect=True)
 
@@ -129,12 +129,7 @@ def wait_for(queue: JobQueue, job_id: str, done: Callable[[Job], bool], timeout:
 
 def new_account(engine: Engine) -> Account:
     """A user granted one app, made in the shared database by this test process."""
-    accounts = Accounts(engine)
-    space_id = accounts.create_space("studio")
-    user_id, token = accounts.create_user(space_id, "ann@example.com")
-    app_id, _ = accounts.create_app(space_id, "game")
-    accounts.grant(user_id, app_id)
-    return Account(space_id, user_id, token, app_id)
+    return granted_account(Accounts(engine))
 
 
 def submit_directly(engine: Engine) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, update
 from rawexport.domain.jobspec import JobSpec
 from rawexport.meta.accounts import Accounts, User
 from rawexport.meta.schema import jobs
+from tests.conftest import granted_account
 
 __all__ = ["AgeJob", "age", "age_job", "member", "spec_of"]
 
@@ -29,13 +30,10 @@ def spec_of(app_id: str) -> JobSpec:
 @pytest.fixture
 def member(accounts: Accounts) -> tuple[User, str]:
     """A fresh user of a fresh space, granted one app: (user, app_id)."""
-    space_id = accounts.create_space("space")
-    _, token = accounts.create_user(space_id, "member@example.com")
-    app_id, _ = accounts.create_app(space_id, "app")
-    user = accounts.user_by_token(token)
+    account = granted_account(accounts)
+    user = accounts.user_by_token(account.token)
     assert user is not None
-    accounts.grant(user.id, app_id)
-    return user, app_id
+    return user, account.app_id
 
 
 def age(engine: Engine, job_id: str, seconds: float) -> None:

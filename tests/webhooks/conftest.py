@@ -22,6 +22,7 @@ from rawexport.meta.jobs import JobQueue
 from rawexport.meta.schema import webhook_outbox
 from rawexport.store.base import EventStore
 from rawexport.workers.pool import ProgressCallback, WorkerPool
+from tests.conftest import granted_account
 from tests.webhooks.receiver import Receiver, running_receiver
 from tests.workers.conftest import opaque_store, pools
 
@@ -108,13 +109,10 @@ def new_member(engine: Engine, queue: JobQueue) -> Callable[[], Member]:
     accounts = Accounts(engine)
 
     def create() -> Member:
-        space_id = accounts.create_space("studio")
-        _, token = accounts.create_user(space_id, "analyst@example.com")
-        app_id, _ = accounts.create_app(space_id, "game")
-        user = accounts.user_by_token(token)
+        account = granted_account(accounts)
+        user = accounts.user_by_token(account.token)
         assert user is not None
-        accounts.grant(user.id, app_id)
-        return Member(queue, user, app_id)
+        return Member(queue, user, account.app_id)
 
     return create
 
