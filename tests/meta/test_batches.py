@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from rawexport.domain.quotas import Limits
 from rawexport.meta.accounts import User
-from rawexport.meta.batches import BatchLedger
+from rawexport.meta.batches import BatchLedger, low_watermark, prune_ended_batches
 from rawexport.meta.clock import db_now
 from rawexport.meta.jobs import JobQueue
 from rawexport.meta.schema import jobs, load_batches
@@ -115,3 +115,110 @@ def test_a_submitted_job_takes_the_low_watermark_as_its_snapshot(
     with engine.connect() as conn:
         stored = conn.execute(select(jobs.c.snapshot, jobs.c.after_snapshot)).one()
     assert tuple(stored) == (moving - 1, 0)
+
+
+def lapse(engine: Engine, seq: int) -> None:
+    """The batch's loader stopped renewing it and its lease ran out."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(load_batches).where(load_batches.c.seq == seq).values(expires_at=db_now() - 1)
+        )
+
+
+def stored_batches(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(load_batches.c.seq).order_by(load_batches.c.seq)).scalars())
+
+
+def test_pruning_ended_batches_keeps_the_snapshot_and_the_largest_batch(engine: Engine) -> None:
+    ledger = BatchLedger(engine, lease_s=60)
+    committed, abandoned, held, lapsed, later, largest = (ledger.open("app") for _ in range(6))
+    for seq in (committed, later):
+        ledger.commit(seq)
+    for seq in (abandoned, largest):
+        ledger.abandon(seq)
+    lapse(engine, lapsed)
+    assert ledger.snapshot() == held - 1
+
+    assert prune_ended_batches(engine) == 3
+
+    assert ledger.snapshot() == held - 1
+    assert stored_batches(engine) == [held, lapsed, largest]
+    assert not ledger.commit(committed)  # an ended batch is answered as before
+    assert ledger.commit(lapsed)  # so is a lapsed loader that commits late
+    ledger.commit(held)
+    assert ledger.snapshot() == largest
+    assert prune_ended_batches(engine) == 2
+
+    assert ledger.snapshot() == largest
+    assert stored_batches(engine) == [largest]
+    assert prune_ended_batches(engine) == 0  # the largest stays, however often it runs
+    assert ledger.open("app") > largest  # and numbers never go back
+
+
+def test_pruning_keeps_an_open_largest_batch_holding_the_watermark(engine: Engine) -> None:
+    ledger = BatchLedger(engine, lease_s=60)
+    first, second, largest = (ledger.open("app") for _ in range(3))
+    ledger.commit(first)
+    ledger.abandon(second)
+
+    assert prune_ended_batches(engine) == 2
+
+    assert stored_batches(engine) == [largest]
+    assert ledger.snapshot() == largest - 1
+    lapse(engine, largest)
+    assert ledger.snapshot() == largest
+    assert prune_ended_batches(engine) == 0
+
+
+def test_pruning_while_a_batch_is_being_numbered_on_postgresql(engine: Engine) -> None:
+    """A batch numbered but not yet visible to the pruning, below a visible one: the snapshot
+    still waits for it and lands just below it, as it would have without pruning."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's write lock hands out numbers in commit order")
+    ledger = BatchLedger(engine, lease_s=60)
+    earlier = ledger.open("app")
+    ledger.commit(earlier)
+    with engine.connect() as opening:
+        transaction = opening.begin()
+        unseen = opening.execute(
+            insert(load_batches)
+            .values(
+                app_id="app", opened_at=db_now(), heartbeat_at=db_now(), expires_at=db_now() + 60
+            )
+            .returning(load_batches.c.seq)
+        ).scalar_one()
+        later = ledger.open("app")
+        ledger.commit(later)
+
+        assert prune_ended_batches(engine) == 1  # `earlier`; `later` is the largest it sees
+
+        taken: list[int] = []
+        snapshot = threading.Thread(target=lambda: taken.append(ledger.snapshot()))
+        snapshot.start()
+        wait_for(lambda: _waiting_on_batches(engine) > 0)
+        transaction.commit()
+    snapshot.join()
+    assert taken == [unseen - 1]
+    assert stored_batches(engine) == [unseen, later]
+
+
+def test_pruning_waits_for_a_snapshot_being_taken_on_postgresql(engine: Engine) -> None:
+    """The snapshot's SHARE lock holds the pruning off until the snapshot's transaction ends."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time anyway")
+    ledger = BatchLedger(engine, lease_s=60)
+    ended = [ledger.open("app") for _ in range(3)]
+    for seq in ended:
+        ledger.commit(seq)
+    pruned: list[int] = []
+    with engine.begin() as conn:
+        before = low_watermark(conn)
+        pruning = threading.Thread(target=lambda: pruned.append(prune_ended_batches(engine)))
+        pruning.start()
+        wait_for(lambda: _waiting_on_batches(engine) > 0)
+        assert low_watermark(conn) == before
+        assert conn.execute(select(func.count()).select_from(load_batches)).scalar_one() == 3
+    pruning.join()
+    assert pruned == [2]
+    assert ledger.snapshot() == before == ended[-1]

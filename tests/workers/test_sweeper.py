@@ -1,5 +1,6 @@
 """The sweeper: expired reports deleted from the report store (local and S3), by the sweep
-function and by the pool's sweeper thread, and partial reports of dead writers removed."""
+function and by the pool's sweeper thread, partial reports of dead writers removed, and ended
+load batches pruned."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 from sqlalchemy import Engine
 
 from rawexport.domain.states import JobStatus
+from rawexport.meta.batches import BatchLedger
 from rawexport.meta.jobs import JobQueue
 from rawexport.reports import ReportStore, open_reports, report_key
 from rawexport.workers.pool import WorkerPool
 from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 from tests.meta.conftest import age
+from tests.meta.test_batches import stored_batches, wait_for
 from tests.reports.peek import die_mid_write, leftovers, stored_keys
 from tests.workers.test_pool import wait_for_job, write_report
 
@@ -106,3 +109,17 @@ def test_pool_sweeps_periodically(
     wait_for_job(queue, job_id, lambda job: job.report_key is None)
 
     assert reports.open(done.report_key) is None
+
+
+def test_pool_prunes_ended_load_batches(engine: Engine, pools: Callable[..., WorkerPool]) -> None:
+    ledger = BatchLedger(engine, lease_s=60)
+    committed, held, abandoned, largest = (ledger.open("app") for _ in range(4))
+    ledger.commit(committed)
+    ledger.abandon(abandoned)
+    ledger.commit(largest)
+    snapshot = ledger.snapshot()
+
+    pools(write_report, sweep_interval_s=1)  # no job is submitted: it exports nothing
+
+    wait_for(lambda: stored_batches(engine) == [held, largest])
+    assert ledger.snapshot() == snapshot == held - 1

@@ -9,6 +9,9 @@ opened before the snapshot and commits after it lies above it and falls into the
 A loader holds its batch by a lease that it renews (`heartbeat`); a batch whose lease lapsed
 (its loader died) no longer holds the watermark back, and its loader must not move rows in any
 more: `heartbeat` answers False and the load stops. Every time here is the database's clock.
+
+A batch that has ended matters to nothing but the watermark's "largest batch ever opened", so
+the sweeper deletes every ended batch but the largest (`prune_ended_batches`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    delete,
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     update,
@@ -30,7 +35,7 @@ from sqlalchemy import (
 from rawexport.meta.clock import db_now
 from rawexport.meta.schema import load_batches
 
-__all__ = ["BatchLedger", "low_watermark"]
+__all__ = ["BatchLedger", "low_watermark", "prune_ended_batches"]
 
 _OPEN = (
     load_batches.c.committed_at.is_(None),
@@ -38,6 +43,8 @@ _OPEN = (
 )
 _HELD = (*_OPEN, load_batches.c.expires_at > db_now())
 """A batch still open whose lease has not lapsed: it holds the watermark back."""
+_ENDED = or_(load_batches.c.committed_at.is_not(None), load_batches.c.abandoned_at.is_not(None))
+_LARGEST = select(func.max(load_batches.c.seq)).scalar_subquery()
 
 
 def low_watermark(conn: Connection) -> int:
@@ -53,9 +60,28 @@ def low_watermark(conn: Connection) -> int:
     if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE load_batches IN SHARE MODE"))
     below_held = select(func.min(load_batches.c.seq) - 1).where(*_HELD).scalar_subquery()
-    largest = select(func.max(load_batches.c.seq)).scalar_subquery()
-    watermark = conn.execute(select(func.coalesce(below_held, largest, literal(0)))).scalar_one()
+    watermark = conn.execute(select(func.coalesce(below_held, _LARGEST, literal(0)))).scalar_one()
     return int(watermark)
+
+
+def prune_ended_batches(engine: Engine) -> int:
+    """Delete the batches that ended (committed or abandoned), all but the largest; how many.
+
+    The watermark reads only the held batches and the largest one, and an ended batch is never
+    held again (`heartbeat`, `commit` and `abandon` change open batches only, and answer an
+    ended batch as they answer a missing one), so no snapshot can tell the difference, taken
+    before, after or concurrently: on PostgreSQL the DELETE's lock conflicts with the snapshot's
+    SHARE lock, so the two run one after the other, and a batch being opened meanwhile is not
+    yet visible to the DELETE, which keeps the largest it sees (a larger one can only add to
+    the watermark). Keeping the largest row also keeps SQLite's rowids from ever going back.
+
+    A batch whose lease lapsed but that never ended stays: it no longer holds the watermark, but
+    its loader, late, may still commit or abandon it and is answered as before. Only a killed
+    loader leaves one, so they stay few.
+    """
+    pruned = delete(load_batches).where(_ENDED, load_batches.c.seq < _LARGEST)
+    with engine.begin() as conn:
+        return conn.execute(pruned).rowcount
 
 
 class BatchLedger:

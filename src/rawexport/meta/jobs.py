@@ -315,6 +315,11 @@ class JobQueue:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(report_key=None))
 
     @property
+    def engine(self) -> Engine:
+        """The metadata database, for the sweeper's work on the other tables in it."""
+        return self._engine
+
+    @property
     def outbox(self) -> Outbox:
         """The webhook notifications of ended jobs, in the same database."""
         return Outbox(self._engine)

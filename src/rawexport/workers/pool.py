@@ -45,6 +45,7 @@ from typing import Protocol
 
 from rawexport.domain.jobspec import JobSpec
 from rawexport.export.zipstream import ZipSink
+from rawexport.meta.batches import prune_ended_batches
 from rawexport.meta.jobs import Job, JobQueue
 from rawexport.meta.wakeup import SubmissionListener
 from rawexport.observability import journal
@@ -343,6 +344,7 @@ class WorkerPool:
             log.info("removed %d partial reports of writers that died", removed)
         remove_leftovers(self._store, self._settings.staging_ttl_s)
         self._webhooks.forget_delivered()
+        prune_ended_batches(self._queue.engine)
 
     def _every(self, interval_s: float, action: Callable[[], None]) -> None:
         while True:
