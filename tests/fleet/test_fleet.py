@@ -131,8 +131,7 @@ class Job:
 
 @dataclass
 class Studios:
-    """Two spaces of two analysts each, an app per space with events, and decoys around them;
-    and a pipeline account in the second space, outside the analysts' daily quotas."""
+    """Two spaces of two analysts each, an app per space with events, and decoys around them."""
 
     fleet: Fleet
     node: ApiNode
@@ -166,6 +165,8 @@ class Studios:
         return str(app["app_id"])
 
     def member(self, space: int, email: str, app_id: str) -> Member:
+        """A user of the space granted the app; one made after `populate` is not in `members`,
+        so its jobs count toward no analyst's quota."""
         user = self.fleet.cli("user", "create", "--space", self.spaces[space], "--email", email)
         self.fleet.cli("app", "grant", user["user_id"], app_id)
         return Member(space, user["user_id"], user["user_token"], app_id)
