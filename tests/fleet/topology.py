@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine
 
-from tests.conftest import RAWEXPORT, run_cli, wait_healthy
+from tests.conftest import RAWEXPORT, run_cli_here, wait_healthy
 from tests.loopback import free_port
 
 __all__ = ["ApiNode", "Fleet", "Service"]
@@ -100,8 +100,10 @@ class Fleet:
         return self._database
 
     def cli(self, *args: str) -> dict[str, Any]:
-        """An operator command against the shared metadata database, its JSON answer."""
-        return run_cli(self.root / "operator", self.env, *args)
+        """An operator command against the shared metadata database, its JSON answer. Run in
+        this process: the operator's machine is not what the fleet test is about, and a process
+        of its own would cost a second of imports per command."""
+        return run_cli_here(self.root / "operator", self.env, *args)
 
     def api_node(self, name: str) -> ApiNode:
         port = free_port()
