@@ -33,19 +33,13 @@ import httpx
 import pytest
 
 from tests.conftest import RAWEXPORT, LiveServer
+from tests.polling import wait_until
 
 API = "/api/v1/rawexport"
 
 _TIME = 1_700_000_000_000
 _BIG_ROWS = 700_000
 """About 45 MB of JSON lines: validated by worker processes for about a second or more."""
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition was never met"
-        time.sleep(0.01)
 
 
 @pytest.fixture

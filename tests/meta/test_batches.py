@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from rawexport.domain.quotas import Limits
 from rawexport.meta.accounts import User
@@ -17,13 +15,7 @@ from rawexport.meta.clock import db_now
 from rawexport.meta.jobs import JobQueue
 from rawexport.meta.schema import jobs, load_batches
 from tests.meta.conftest import spec_of
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
+from tests.polling import wait_until
 
 
 def test_the_first_snapshot_is_0_and_then_the_largest_committed_batch(engine: Engine) -> None:
@@ -57,7 +49,7 @@ def test_an_expired_lease_releases_the_watermark_for_good(engine: Engine) -> Non
     stalled = ledger.open("app")
     assert ledger.snapshot() == stalled - 1
 
-    wait_for(lambda: ledger.snapshot() == stalled)
+    wait_until(lambda: ledger.snapshot() == stalled)
 
     assert not ledger.heartbeat(stalled)  # a lapsed lease is never revived
     assert ledger.snapshot() == stalled
@@ -71,22 +63,24 @@ def test_a_snapshot_waits_for_a_batch_being_numbered_on_postgresql(engine: Engin
     ledger = BatchLedger(engine, lease_s=60)
     with engine.connect() as opening:
         transaction = opening.begin()
-        unseen = opening.execute(
-            insert(load_batches)
-            .values(
-                app_id="app", opened_at=db_now(), heartbeat_at=db_now(), expires_at=db_now() + 60
-            )
-            .returning(load_batches.c.seq)
-        ).scalar_one()
+        unseen = _open_unseen(opening)
         later = ledger.open("app")
         ledger.commit(later)  # the largest number, committed, while `unseen` is invisible
         taken: list[int] = []
         snapshot = threading.Thread(target=lambda: taken.append(ledger.snapshot()))
         snapshot.start()
-        wait_for(lambda: _waiting_on_batches(engine) > 0)
+        wait_until(lambda: _waiting_on_batches(engine) > 0)
         transaction.commit()
     snapshot.join()
     assert taken == [unseen - 1]
+
+
+def _open_unseen(conn: Connection) -> int:
+    """Number a batch in `conn`'s open transaction: other connections cannot see it yet."""
+    opened = insert(load_batches).values(
+        app_id="app", opened_at=db_now(), heartbeat_at=db_now(), expires_at=db_now() + 60
+    )
+    return int(conn.execute(opened.returning(load_batches.c.seq)).scalar_one())
 
 
 def _waiting_on_batches(engine: Engine) -> int:
@@ -181,13 +175,7 @@ def test_pruning_while_a_batch_is_being_numbered_on_postgresql(engine: Engine) -
     ledger.commit(earlier)
     with engine.connect() as opening:
         transaction = opening.begin()
-        unseen = opening.execute(
-            insert(load_batches)
-            .values(
-                app_id="app", opened_at=db_now(), heartbeat_at=db_now(), expires_at=db_now() + 60
-            )
-            .returning(load_batches.c.seq)
-        ).scalar_one()
+        unseen = _open_unseen(opening)
         later = ledger.open("app")
         ledger.commit(later)
 
@@ -196,7 +184,7 @@ def test_pruning_while_a_batch_is_being_numbered_on_postgresql(engine: Engine) -
         taken: list[int] = []
         snapshot = threading.Thread(target=lambda: taken.append(ledger.snapshot()))
         snapshot.start()
-        wait_for(lambda: _waiting_on_batches(engine) > 0)
+        wait_until(lambda: _waiting_on_batches(engine) > 0)
         transaction.commit()
     snapshot.join()
     assert taken == [unseen - 1]
@@ -216,7 +204,7 @@ def test_pruning_waits_for_a_snapshot_being_taken_on_postgresql(engine: Engine) 
         before = low_watermark(conn)
         pruning = threading.Thread(target=lambda: pruned.append(prune_ended_batches(engine)))
         pruning.start()
-        wait_for(lambda: _waiting_on_batches(engine) > 0)
+        wait_until(lambda: _waiting_on_batches(engine) > 0)
         assert low_watermark(conn) == before
         assert conn.execute(select(func.count()).select_from(load_batches)).scalar_one() == 3
     pruning.join()

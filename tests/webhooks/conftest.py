@@ -4,7 +4,6 @@ on a metadata database that is once SQLite and once PostgreSQL."""
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from rawexport.meta.schema import webhook_outbox
 from rawexport.store.base import EventStore
 from rawexport.workers.pool import ProgressCallback, WorkerPool
 from tests.conftest import granted_account
+from tests.polling import wait_until
 from tests.webhooks.receiver import Receiver, running_receiver
 from tests.workers.conftest import opaque_store, pools
 
@@ -58,14 +58,6 @@ def small_export(store: EventStore, spec: JobSpec, out: ZipSink, _: ProgressCall
 
 def broken_export(*_: object) -> Written:
     raise RuntimeError("the event store went away")
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not hold in time")
-        time.sleep(0.02)
 
 
 def outbox_row(engine: Engine, job_id: str) -> Any:

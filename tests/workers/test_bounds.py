@@ -22,6 +22,7 @@ from rawexport.meta.accounts import Accounts
 from rawexport.meta.jobs import JobQueue
 from rawexport.store.base import EventStore, Params, ResultStream
 from rawexport.workers.pool import STOP_GRACE_S, WorkerPool, time_limit_message
+from tests.polling import wait_until
 from tests.workers.test_pool import is_status, wait_for_job
 
 _MARK = "sleepEachRow(0.05)"
@@ -48,13 +49,6 @@ def endless_queries_running(store: EventStore) -> int:
         {"mark": _MARK},
     )
     return int(running)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition was never met"
-        time.sleep(0.02)
 
 
 @pytest.fixture

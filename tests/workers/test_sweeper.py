@@ -17,7 +17,8 @@ from rawexport.reports import ReportStore, open_reports, report_key
 from rawexport.workers.pool import WorkerPool
 from rawexport.workers.sweeper import remove_crash_leftovers, sweep_expired_reports
 from tests.meta.conftest import age
-from tests.meta.test_batches import stored_batches, wait_for
+from tests.meta.test_batches import stored_batches
+from tests.polling import wait_until
 from tests.reports.peek import die_mid_write, leftovers, stored_keys
 from tests.workers.test_pool import wait_for_job, write_report
 
@@ -121,5 +122,5 @@ def test_pool_prunes_ended_load_batches(engine: Engine, pools: Callable[..., Wor
 
     pools(write_report, sweep_interval_s=1)  # no job is submitted: it exports nothing
 
-    wait_for(lambda: stored_batches(engine) == [held, largest])
+    wait_until(lambda: stored_batches(engine) == [held, largest])
     assert ledger.snapshot() == snapshot == held - 1
