@@ -41,6 +41,10 @@ class RedactSecrets(logging.Filter):
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # A record may pass this filter twice, on its logger and on a handler: once is enough.
+        if getattr(record, "redacted", False):
+            return True
+        record.redacted = True
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
