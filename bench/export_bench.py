@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/export_bench.py [--rows N ...] [--events E,E,E] [--repeat R] [--direct]
 
-For each N (default 1, 3 and 10 million, split over gs, ip and a custom event unless --events
+For each N (default 1, 3 and 10 million, split over gs, rp and a custom event unless --events
 says otherwise) the rows of a fresh app are loaded with `rawexport load`, then `rawexport serve`
 runs on a free loopback port and the same job runs R times (default 3; the median counts), each
 setjob -> getprogress every 0.1 s -> complete, then one download. The headline is what the
@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 from bench_server import PROGRESS_POLL_S, BenchServer, PeakRss, cli
-from export_data import CUSTOM_EVENT, EVENT_MAKERS, write_bench_files
+from export_data import DEFAULT_EVENTS, EVENT_MAKERS, write_bench_files
 
 from rawexport.domain.catalog import standard_event
 from rawexport.domain.jobspec import EventSelection, JobSpec
@@ -319,7 +319,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 3_000_000, 10_000_000])
     parser.add_argument(
         "--events",
-        default=f"gs,ip,{CUSTOM_EVENT}",
+        default=DEFAULT_EVENTS,
         help=f"comma-separated, among {', '.join(EVENT_MAKERS)}",
     )
     parser.add_argument(

@@ -1,4 +1,8 @@
-"""Synthetic rows for the export benchmark: N events of one app, split over a few tables."""
+"""Synthetic rows for the export benchmark: N events of one app, split over a few tables.
+
+The default job is the one the export speed was first measured on from outside: sessions (`gs`),
+real payments (`rp`) and a custom event with two parameters, over 50,000 users.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from pathlib import Path
 
 import orjson
 
-__all__ = ["CUSTOM_EVENT", "EVENT_MAKERS", "USERS", "write_bench_files"]
+__all__ = ["CUSTOM_EVENT", "DEFAULT_EVENTS", "EVENT_MAKERS", "USERS", "write_bench_files"]
 
-USERS = 10_000
+USERS = 50_000
 CUSTOM_EVENT = "levelComplete"
 _INSTALLED = 1_690_000_000
 _COUNTRIES = ("DE", "US", "FR", "BR", "JP", "IN", "GB")
@@ -44,6 +48,18 @@ def _purchase(i: int, user: int, time: int) -> Row:
     }
 
 
+def _payment(i: int, user: int, time: int) -> Row:
+    row = _common("rp", i, user, time)
+    row["date"] = row.pop("time")  # a payment's time is its `date`
+    return {
+        **row,
+        "transaction_id": f"GPA.{3300 + i % 97}-{i:012d}",
+        "transaction_name": ("gems_small", "gems_large", "starter_pack", "no_ads")[i % 4],
+        "amount_in_usd": (0.99, 4.99, 9.99, 19.99)[i % 4],
+        "status": i % 33 != 0,
+    }
+
+
 def _level_up(i: int, user: int, time: int) -> Row:
     return {
         **_common("lu", i, user, time),
@@ -54,17 +70,16 @@ def _level_up(i: int, user: int, time: int) -> Row:
 
 
 def _level_complete(i: int, user: int, time: int) -> Row:
-    params = {
-        "difficulty": ("easy", "normal", "hard")[i % 3],
-        "stars": i % 4,
-        "mode": "campaign" if i % 5 else "arena",
-    }
+    params = {"difficulty": ("easy", "normal", "hard")[i % 3], "stars": i % 4}
     return {**_common(CUSTOM_EVENT, i, user, time), "params": params}
 
+
+DEFAULT_EVENTS = f"gs,rp,{CUSTOM_EVENT}"
 
 EVENT_MAKERS: dict[str, Callable[[int, int, int], Row]] = {
     "gs": _session,
     "ip": _purchase,
+    "rp": _payment,
     "lu": _level_up,
     CUSTOM_EVENT: _level_complete,
 }

@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 from bench_server import PROGRESS_POLL_S, BenchServer, PeakRss, cli, cpu_seconds
-from export_data import CUSTOM_EVENT, EVENT_MAKERS, write_bench_files
+from export_data import DEFAULT_EVENTS, EVENT_MAKERS, write_bench_files
 from fleet_parts import REPORT_STORES, SharedParts, WorkerNode, use_environment
 from fleet_results import Batch, ReportSize, batch_row, print_report
 
@@ -208,8 +208,7 @@ def compare(args: argparse.Namespace, work: Path) -> tuple[list[Batch], float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    events = f"gs,ip,{CUSTOM_EVENT}"
-    parser.add_argument("--events", default=events, help=f"among {', '.join(EVENT_MAKERS)}")
+    parser.add_argument("--events", default=DEFAULT_EVENTS, help=f"among {', '.join(EVENT_MAKERS)}")
     parser.add_argument("--jobs", type=int, default=12, help="jobs per run")
     parser.add_argument("--users", type=int, default=4, help="users submitting them")
     parser.add_argument("--workers", default="1,2,4", help="worker processes per run")

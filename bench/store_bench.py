@@ -25,7 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from export_data import CUSTOM_EVENT, EVENT_MAKERS, write_bench_files
+from export_data import DEFAULT_EVENTS, EVENT_MAKERS, write_bench_files
 
 from rawexport.domain.catalog import standard_event
 from rawexport.domain.jobspec import EventSelection, JobSpec
@@ -171,8 +171,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     commands = parser.add_subparsers(dest="command")
     parser.add_argument("--rows", type=int, default=5_000_000)
-    events = f"gs,ip,{CUSTOM_EVENT}"
-    parser.add_argument("--events", default=events, help=f"among {', '.join(EVENT_MAKERS)}")
+    parser.add_argument("--events", default=DEFAULT_EVENTS, help=f"among {', '.join(EVENT_MAKERS)}")
     parser.add_argument("--repeat", type=int, default=3, help="exports per backend")
     loading = commands.add_parser("load", help=argparse.SUPPRESS)
     loading.add_argument("url")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -177,15 +178,15 @@ class _FailsOnSecondStream:
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        self.streams = 0
+        self._numbers = itertools.count(1)  # files are made at once: one number per stream
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
 
     def stream(self, sql: str, params: Params | None, fmt: str) -> ResultStream:
-        self.streams += 1
+        number = next(self._numbers)
         result = self._store.stream(sql, params, fmt)
-        return _BrokenOff(result) if self.streams == 2 else result
+        return _BrokenOff(result) if number == 2 else result
 
 
 class _BrokenOff:

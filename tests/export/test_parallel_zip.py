@@ -150,3 +150,51 @@ def test_members_are_started_no_more_than_producers_ahead() -> None:
     # With 2 producers, m2 starts only once m0 is written whole: the archive reaches m1 by then.
     for n in range(2, 5):
         assert written_before_start[f"m{n}"] >= offsets[n - 1]
+
+
+def test_an_early_member_is_made_from_the_start_and_written_after_the_others() -> None:
+    early_started = threading.Event()
+
+    def early() -> Iterator[bytes]:
+        early_started.set()
+        yield from _text_chunks(9, 3)
+
+    def waits_for_the_early_one() -> Iterator[bytes]:
+        # With one producer, this member is made before the early one's turn in the archive.
+        assert early_started.wait(10), "the early member was not started beside the others"
+        yield b"first\n"
+
+    out = io.BytesIO()
+    write_zip(
+        out,
+        [ZipMember("first.csv", waits_for_the_early_one()), ZipMember("second.csv", [b"2\n"])],
+        producers=1,
+        early=[ZipMember("users.csv", early())],
+        trailer=lambda: ZipMember("manifest.json", [b"{}"]),
+        spool_chunks=1,
+    )
+    with zipfile.ZipFile(out) as archive:
+        assert archive.testzip() is None
+        assert archive.namelist() == ["first.csv", "second.csv", "users.csv", "manifest.json"]
+        assert archive.read("users.csv") == b"".join(_text_chunks(9, 3))
+
+
+def test_a_failing_early_member_fails_the_archive_at_its_turn() -> None:
+    def failing() -> Iterator[bytes]:
+        yield b"id\n"
+        raise RuntimeError("the users query failed")
+
+    def no_trailer() -> ZipMember:
+        raise AssertionError("the trailer is made only once every member is written")
+
+    out = io.BytesIO()
+    with pytest.raises(RuntimeError, match="the users query failed"):
+        write_zip(
+            out,
+            [ZipMember("events.csv", _text_chunks(1, 4))],
+            producers=1,
+            early=[ZipMember("users.csv", failing())],
+            trailer=no_trailer,
+            spool_chunks=2,
+        )
+    assert b"events.csv" in out.getvalue()  # written whole before the failure was reached

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rawexport.client.timeparse import to_unix
+from rawexport.domain.paths import API_PREFIX
 
 __all__ = ["DemoAccess", "example_commands", "rawexport_command"]
 
@@ -58,7 +59,7 @@ def example_commands(access: DemoAccess, rawexport: str) -> str:
     """The last week of the demo's data: with `rawexport pull`, then with curl."""
     last_day = datetime.fromtimestamp(access.end_date, UTC).date()
     start, end = last_day - _WEEK + timedelta(days=1), last_day + timedelta(days=1)
-    token, api = shlex.quote(access.token), shlex.quote(f"{access.base_url}/api/v1/rawexport")
+    token, api = shlex.quote(access.token), shlex.quote(f"{access.base_url}{API_PREFIX}")
     body = json.dumps(
         {
             "app_id": access.app_id,

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from rawexport.cli.common import emit, operator_command, runtime_for
 from rawexport.cli.serverfile import ServerInfo, read_server_info
+from rawexport.domain.paths import LOADING_PREFIX
 from rawexport.store.leftovers import remove_leftovers
 from rawexport.store.loading import FILE_FORMATS, LeaseLapsed, LoadError, LoadReport, load_file
 
@@ -120,7 +121,7 @@ def _post(
                 bar.update(task, description=f"The server checks and stores {what}")
 
         response = httpx.post(
-            f"{server.url}/api/v1/{endpoint}",
+            f"{server.url}{LOADING_PREFIX}/{endpoint}",
             params={
                 "app_id": app_id,
                 "format": FILE_FORMATS[path.suffix.lower()],

@@ -17,6 +17,7 @@ import httpx
 
 from rawexport.client.errors import ProtocolError, error_for
 from rawexport.domain.errors import Code
+from rawexport.domain.paths import API_PREFIX
 
 __all__ = [
     "API_PATH",
@@ -31,7 +32,7 @@ __all__ = [
     "setjob_body",
 ]
 
-API_PATH = "/api/v1/rawexport/"
+API_PATH = f"{API_PREFIX}/"
 
 
 def api_url(base_url: str) -> str:

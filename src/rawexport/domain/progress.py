@@ -11,6 +11,7 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 from rawexport.domain.errors import ApiError, Code
+from rawexport.domain.paths import DOWNLOAD_PATH
 from rawexport.domain.states import JobStatus
 
 __all__ = ["EMPTY_MESSAGE", "JobState", "download_url", "progress_answer", "progress_envelope"]
@@ -48,7 +49,7 @@ class JobState(Protocol):
 def download_url(base_url: str, job_id: str, token: str | None) -> str:
     """Where the job's report is downloaded; without a token the caller adds its own."""
     query = {"job_id": job_id} if token is None else {"job_id": job_id, "user_token": token}
-    return f"{base_url.rstrip('/')}/api/v1/rawexport/download/?{urlencode(query)}"
+    return f"{base_url.rstrip('/')}{DOWNLOAD_PATH}?{urlencode(query)}"
 
 
 def progress_answer(job: JobState, url: str) -> tuple[int, dict[str, object]]:

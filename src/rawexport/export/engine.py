@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 
 from rawexport.domain.catalog import USERS
 from rawexport.domain.jobspec import JobSpec
@@ -68,27 +68,29 @@ def run_export(
     fmt = _CLICKHOUSE_FORMATS[spec.format]
     line_per_row = spec.format != "parquet"
     threads = threads or producers(len(files) + 1)
-    # Rows each part of each file wrote, as the store counted them (None: it could not).
-    counted: list[list[int | None]] = []
-    plans: list[FilePlan] = []
+    # Each file with the rows each of its parts wrote, as the store counted them (None: it
+    # could not), in the archive's order: the event files as they come, users.csv last.
+    events_made: list[tuple[FilePlan, list[int | None]]] = []
+    users_made: list[tuple[FilePlan, list[int | None]]] = []
 
     def part_chunks(
-        file: int, part: int, query: str, part_fmt: str, rows: int
+        counts: list[int | None], part: int, query: str, part_fmt: str, rows: int
     ) -> Generator[bytes, None, None]:
         # Runs in a producer thread of write_zip: the query starts at the first chunk asked for.
         with store.stream(query, params.values, part_fmt) as result:
             yield from meter.track(result, rows, line_per_row=line_per_row)
-        counted[file][part] = result.rows
+        counts[part] = result.rows
 
-    def member(plan: FilePlan, sources: list[str]) -> ZipMember:
+    def member(
+        plan: FilePlan, sources: list[str], made: list[tuple[FilePlan, list[int | None]]]
+    ) -> ZipMember:
         queries = [file_query(plan.select, source) for source in sources] or [plan.query]
-        file = len(plans)
-        plans.append(plan)
-        counted.append([None] * len(queries))
+        counts: list[int | None] = [None] * len(queries)
+        made.append((plan, counts))
         shares = _split(plan.stat.rows, len(queries))
         chunks = [
             # Only the first part has the header line.
-            part_chunks(file, n, query, fmt if n == 0 else _HEADLESS[fmt], shares[n])
+            part_chunks(counts, n, query, fmt if n == 0 else _HEADLESS[fmt], shares[n])
             for n, query in enumerate(queries)
         ]
         return ZipMember(plan.stat.name, chunks[0], chunks[1:])
@@ -96,13 +98,12 @@ def run_export(
     def members() -> Iterator[ZipMember]:
         # Each file waits here for its own keys and cut only, when its turn comes.
         for file, keys, cut in ahead:
-            yield member(file_plan(file, keys.result(), params), cut.result())
-        yield member(users, [])
+            yield member(file_plan(file, keys.result(), params), cut.result(), events_made)
 
     written: list[FileStat] = []
 
     def manifest() -> ZipMember:
-        for plan, parts in zip(plans, counted, strict=True):
+        for plan, parts in [*events_made, *users_made]:
             rows = _rows_written(store, plan, parts, params)
             written.append(dataclasses.replace(plan.stat, rows=rows))
         return ZipMember(MANIFEST_NAME, [manifest_json(written, spec)])
@@ -111,7 +112,12 @@ def run_export(
         try:
             # Parquet files are not cut: their bytes cannot be joined end to end.
             ahead = _plan_ahead(planning, store, files, params, threads if line_per_row else 1)
-            size = write_zip(out, members(), producers=threads, trailer=manifest)
+            # users.csv, last in the archive, is made from the start: its query (every user
+            # of every file, joined to the cards) would otherwise run last, alone on one core.
+            users_file = member(users, [], users_made)
+            size = write_zip(
+                out, members(), producers=threads, early=[users_file], trailer=manifest
+            )
         finally:
             planning.shutdown(cancel_futures=True)  # after a failure: start no more queries
     rows = sum(f.rows for f in written[:-1])
@@ -159,9 +165,11 @@ def _plan_ahead(
     threads: int,
 ) -> list[tuple[CountedFile, Future[list[str]], Future[list[str]]]]:
     """Each file with its spread-map keys and the sources of its parts, in order, found in
-    `planning`'s threads while earlier files are written (the first file's as the export
-    starts). A file that needs neither query is ready at once; rows asked twice are probed
-    once."""
+    `planning`'s threads while earlier files are written. A file that needs neither query is
+    ready at once; rows asked twice are probed once.
+
+    The first file's queries run alone, and this waits for them: they hold back the first
+    bytes, and among the later files' queries they took four times as long."""
     keys: dict[str, Future[list[str]]] = {}
     cuts: dict[str, Future[list[str]]] = {}
     for file in files:
@@ -169,6 +177,8 @@ def _plan_ahead(
             keys[file.source] = planning.submit(spread_keys, store, file.table, file.source, params)
             parts = part_count(file.rows, threads)
             cuts[file.source] = planning.submit(part_sources, store, file.source, params, parts)
+            if len(keys) == 1:
+                wait([keys[file.source], cuts[file.source]])
     return [(file, keys[file.source], cuts[file.source]) for file in files]
 
 

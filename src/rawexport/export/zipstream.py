@@ -57,38 +57,50 @@ def write_zip(
     members: Iterable[ZipMember],
     *,
     producers: int = 1,
+    early: Sequence[ZipMember] = (),
     trailer: Callable[[], ZipMember] | None = None,
     spool_chunks: int = SPOOL_CHUNKS,
 ) -> int:
-    """Write `members`, then `trailer()` (made once every member is written), as a ZIP to
-    `out`; return its size. `members` is pulled lazily: at most `producers` parts are made at
-    once, counting the one being written. A failure of any part stops the others and is raised
-    here."""
+    """Write `members`, then `early`, then `trailer()` (made once every member is written), as
+    a ZIP to `out`; return its size. `members` is pulled lazily: at most `producers` parts are
+    made at once, counting the one being written. Each part of `early` is made from the start
+    by a thread of its own beside them (a small file whose query would otherwise run last and
+    alone), waiting once its spool is full. A failure of any part stops the others and is
+    raised here."""
     archive = _Archive(out)
     in_flight: deque[tuple[_Part, DeflatedMember]] = deque()
-    with ThreadPoolExecutor(producers, thread_name_prefix="rawexport-deflate") as pool:
+    ahead = list(_parts(early))
+    with (
+        ThreadPoolExecutor(producers, thread_name_prefix="rawexport-deflate") as pool,
+        ThreadPoolExecutor(max(1, len(ahead)), thread_name_prefix="rawexport-early") as side,
+    ):
 
-        def start(part: _Part) -> None:
+        def start(part: _Part, threads: ThreadPoolExecutor = pool) -> DeflatedMember:
             deflated = DeflatedMember(part.chunks, spool_chunks, last=part.last)
-            in_flight.append((part, deflated))
-            pool.submit(deflated.run)
+            threads.submit(deflated.run)
+            return deflated
+
+        made_early = deque((part, start(part, side)) for part in ahead)
+
+        def write_first(parts: deque[tuple[_Part, DeflatedMember]]) -> None:
+            archive.add(*parts[0])
+            parts.popleft()  # only once written: a part that failed is still cancelled below
 
         try:
             for part in _parts(members):
-                start(part)
+                in_flight.append((part, start(part)))
                 if len(in_flight) == producers:
-                    archive.add(*in_flight[0])
-                    in_flight.popleft()
+                    write_first(in_flight)
             while in_flight:
-                archive.add(*in_flight[0])
-                in_flight.popleft()
+                write_first(in_flight)
+            while made_early:
+                write_first(made_early)
             if trailer is not None:
                 for part in _parts([trailer()]):
-                    start(part)
-                    archive.add(*in_flight[0])
-                    in_flight.popleft()
+                    in_flight.append((part, start(part)))
+                    write_first(in_flight)
         except BaseException:
-            for _, deflated in in_flight:
+            for _, deflated in [*in_flight, *made_early]:
                 deflated.cancel()  # each stops at its next chunk, closing its query
             raise
     return archive.finish()

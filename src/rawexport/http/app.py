@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from rawexport import __version__
 from rawexport.domain.errors import ApiError, Code
+from rawexport.domain.paths import API_PREFIX, DOWNLOAD_PATH, LOADING_PREFIX
 from rawexport.http import openapi
 from rawexport.http.download import download
 from rawexport.http.envelope import error_response, ok
@@ -37,8 +38,6 @@ from rawexport.runtime import Runtime
 __all__ = ["create_app"]
 
 log = logging.getLogger("rawexport.http")
-
-PREFIX = "/api/v1/rawexport"
 
 
 def create_app(
@@ -91,38 +90,38 @@ def create_app(
             )
 
     route(
-        f"{PREFIX}/setjob",
+        f"{API_PREFIX}/setjob",
         setjob,
         ["POST"],
         "Assign an export job",
         SETJOB,
     )
     route(
-        f"{PREFIX}/getprogress",
+        f"{API_PREFIX}/getprogress",
         getprogress,
         ["GET", "POST"],
         "A job's status",
         GETPROGRESS,
     )
     route(
-        f"{PREFIX}/download/",
+        DOWNLOAD_PATH,
         download,
         ["GET", "HEAD"],
         "Download the report ZIP",
         DOWNLOAD,
     )
     app.add_api_route(
-        f"{PREFIX}/download", download, methods=["GET", "HEAD"], include_in_schema=False
+        DOWNLOAD_PATH.rstrip("/"), download, methods=["GET", "HEAD"], include_in_schema=False
     )
     route(
-        "/api/v1/events",
+        f"{LOADING_PREFIX}/events",
         ingest_events,
         ["POST"],
         "Load events (JSON lines) into a running server",
         INGEST_EVENTS,
     )
     route(
-        "/api/v1/users",
+        f"{LOADING_PREFIX}/users",
         ingest_users,
         ["POST"],
         "Load user cards (JSON lines) into a running server",

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from rawexport.domain.errors import MESSAGES, ApiError, Code
+from rawexport.domain.paths import DOWNLOAD_PATH
 from rawexport.http.openapi_models import (
     EXAMPLE_JOB,
     REF,
@@ -168,7 +169,7 @@ GETPROGRESS = Endpoint(
                 "result": {
                     "msg": "Report file is ready",
                     "format": "csv",
-                    "url": f"http://127.0.0.1:8000/api/v1/rawexport/download/?job_id={EXAMPLE_JOB}",
+                    "url": f"http://127.0.0.1:8000{DOWNLOAD_PATH}?job_id={EXAMPLE_JOB}",
                     "ttl": 86400,
                     "expire": 1764720000,
                 },
