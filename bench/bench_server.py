@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import psutil
 
+from rawexport.domain.paths import API_PREFIX
+
 __all__ = ["PROGRESS_POLL_S", "BenchServer", "PeakRss", "cli", "cpu_seconds"]
 
 RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
@@ -26,6 +28,9 @@ _HEALTH_POLL_S = 0.05
 # As an analyst's script polls: the time it sees from setjob to `complete` is the headline.
 # Each getprogress costs the server a few ms of CPU, which the job's time includes, as it would.
 PROGRESS_POLL_S = 0.1
+_IDLE_WINDOW_S = 0.5
+_IDLE_SHARE = 0.05
+"""A server using less than this share of a core over the window is at rest."""
 
 
 def cli(data_dir: Path, *args: str) -> dict[str, Any]:
@@ -170,6 +175,17 @@ class BenchServer:
     def rss(self) -> int:
         return PeakRss.rss_of(self.pid)
 
+    def wait_idle(self, timeout_s: float = 120) -> None:
+        """Until the server's CPU rests: a loading process leaves its merges to the next one to
+        open the store, and a server merging freshly loaded parts is not the one to measure."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            before = cpu_seconds(self.pid)
+            time.sleep(_IDLE_WINDOW_S)
+            if cpu_seconds(self.pid) - before < _IDLE_SHARE * _IDLE_WINDOW_S:
+                return
+        raise SystemExit(f"rawexport serve stayed busy for {timeout_s:.0f} s")
+
     def run_job(
         self, token: str, app_id: str, start: int, end: int, events: list[str]
     ) -> tuple[str, str]:
@@ -210,7 +226,7 @@ class BenchServer:
         return target.stat().st_size
 
     def _api(self, endpoint: str, body: dict[str, Any]) -> Any:
-        answer = self._client.post(f"/api/v1/rawexport/{endpoint}", content=json.dumps(body))
+        answer = self._client.post(f"{API_PREFIX}/{endpoint}", content=json.dumps(body))
         parsed = answer.json()
         if "errors" in parsed:
             raise SystemExit(f"{endpoint} failed: {parsed}")

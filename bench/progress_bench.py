@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,9 +33,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-import psutil
-from bench_server import BenchServer, cli
+from bench_server import BenchServer, cli, cpu_seconds
 from export_data import write_bench_files
+
+from rawexport.domain.paths import API_PREFIX
 
 __all__ = ["Rate", "ab"]
 
@@ -61,22 +63,17 @@ class Rate:
         )
 
 
-def _cpu_s(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
-
-
 def ab(url: str, requests: int, concurrency: int, pid: int) -> Rate:
     """`ab -k` (keep-alive connections, as a polling client holds one) against the server
     process `pid`."""
-    cpu_before = _cpu_s(pid)
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(
         ["ab", "-q", "-k", "-c", str(concurrency), "-n", str(requests), url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    cpu_us = (_cpu_s(pid) - cpu_before) / requests * 1e6
+    cpu_us = (cpu_seconds(pid) - cpu_before) / requests * 1e6
 
     def number(pattern: str) -> float:
         found = re.search(pattern, out, re.MULTILINE)
@@ -179,7 +176,7 @@ def during_exports(
 
 def getprogress_url(server: BenchServer, token: str, job: str) -> str:
     query = urlencode({"user_token": token, "job_id": job})
-    return f"{server.url}/api/v1/rawexport/getprogress?{query}"
+    return f"{server.url}{API_PREFIX}/getprogress?{query}"
 
 
 def main() -> None:
@@ -198,6 +195,8 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of the --nice comparison")
     args = parser.parse_args()
+    if shutil.which("ab") is None:
+        raise SystemExit("this bench sends its requests with ab: apt-get install apache2-utils")
     n, c = args.requests, args.concurrency
     now_ms = int(time.time() * 1000)
     with tempfile.TemporaryDirectory(prefix="progress-bench-") as tmp:
@@ -215,6 +214,7 @@ def main() -> None:
         with BareServer() as bare:
             with BenchServer(data_dir) as server:
                 small, _ = server.run_job(token, app, start, start + 60, ["gs"])
+                server.wait_idle()
                 progress_url = getprogress_url(server, token, small)
                 targets = {
                     "bare FastAPI endpoint": (bare.url, bare.pid),
@@ -234,6 +234,7 @@ def main() -> None:
                 for nice in args.nice:  # one server at a time: the embedded store is its own
                     with BenchServer(data_dir, "--export-nice", str(nice)) as server:
                         server.run_job(token, app, start, start + 60, ["gs"])  # warm up
+                        server.wait_idle()
                         url = getprogress_url(server, token, small)
                         compared.append((nice, during_exports(server, bare, job, url, n, c)))
     print(f"ab -k -c {c} -n {n}; each server in its own process on loopback")

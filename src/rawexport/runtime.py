@@ -85,9 +85,7 @@ class Runtime:
     def store(self) -> EventStore:
         if self._store is None:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self._store = open_store(
-                self.settings.events_url, stream_nice=self.settings.export_nice
-            )
+            self._store = open_store(self.settings.events_url)
             ensure_schema(self._store)
         return self._store
 

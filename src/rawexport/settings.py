@@ -107,8 +107,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "export_nice",
         19,
-        "How much nicer (lower CPU priority, Linux) export threads run than the API, so that "
-        "polls stay fast while exports take the cores (0: the same priority; 19: the lowest).",
+        "How much nicer (lower CPU priority, Linux) an export's own threads run than the API, "
+        "so that polls stay fast while exports take the cores (0: the same priority; 19: the "
+        "lowest). The store engine's query threads keep their priority.",
     ),
     Setting("max_events", 100, "Entries one setjob `events` list may have."),
     Setting("max_body_bytes", 1 << 20, "Largest accepted setjob/getprogress body, in bytes."),

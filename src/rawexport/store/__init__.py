@@ -30,7 +30,7 @@ __all__ = [
 _ACCEPTED = "chdb:///absolute/path, clickhouse://USER:PASSWORD@HOST:8123/DB or clickhouses://..."
 
 
-def _embedded(url: str, *, stream_nice: int = 0) -> EventStore:
+def _embedded(url: str) -> EventStore:
     # Imported here: chDB's library takes hundreds of MB that a process on a server never uses.
     from rawexport.store.chdb import ChdbStore
 
@@ -38,7 +38,7 @@ def _embedded(url: str, *, stream_nice: int = 0) -> EventStore:
     path = unquote(parts.path)
     if parts.netloc or not path.startswith("/"):
         raise ValueError(f"event store URL {url!r} must name an absolute path: chdb:///abs/path")
-    return ChdbStore(Path(path), stream_nice=stream_nice)
+    return ChdbStore(Path(path))
 
 
 _BACKENDS: dict[str, Callable[..., EventStore]] = {
@@ -47,15 +47,12 @@ _BACKENDS: dict[str, Callable[..., EventStore]] = {
 }
 
 
-def open_store(url: str, *, stream_nice: int = 0) -> EventStore:
+def open_store(url: str) -> EventStore:
     """The event store at `url`, by its scheme: `chdb:///abs/path` opens (and creates) an
-    embedded store, `clickhouse://` and `clickhouses://` a database on a ClickHouse server.
-
-    `stream_nice`: streamed queries, which are the exports' (the API never streams from the
-    store), run this much nicer (see `sql.stream_settings`)."""
+    embedded store, `clickhouse://` and `clickhouses://` a database on a ClickHouse server."""
     scheme = urlsplit(url).scheme
     backend = _BACKENDS.get(scheme)
     if backend is None:
         # The URL is not repeated: it may hold a password.
         raise ValueError(f"unsupported event store URL scheme {scheme!r}: use {_ACCEPTED}")
-    return backend(url, stream_nice=stream_nice)
+    return backend(url)

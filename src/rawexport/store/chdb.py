@@ -31,7 +31,6 @@ from rawexport.store.sql import (
     param_texts,
     quote_identifier,
     quote_string,
-    stream_settings,
 )
 
 __all__ = ["EMBEDDED_DATABASE", "ChdbStore"]
@@ -69,13 +68,8 @@ class ChdbStore:
 
     database = EMBEDDED_DATABASE
 
-    def __init__(self, path: Path, *, stream_nice: int = 0) -> None:
-        """`stream_nice`: how much nicer streamed queries run (see `stream_settings`)."""
+    def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        self._stream_settings = "".join(
-            f", {quote_identifier(name)} = {quote_string(value)}"
-            for name, value in stream_settings(stream_nice).items()
-        )
         self.url = f"chdb://{path}"
         self._path = str(path)
         self._lock = threading.Lock()
@@ -130,7 +124,7 @@ class ChdbStore:
         # APPEND lets the target already exist, which a FIFO always does.
         into = (
             f"{sql}\nINTO OUTFILE {quote_string(path)} APPEND FORMAT {fmt}"
-            f" SETTINGS log_comment = {quote_string(mark)}{self._stream_settings}"
+            f" SETTINGS log_comment = {quote_string(mark)}"
         )
         return self._query(into, "Null", params).rows_read()
 

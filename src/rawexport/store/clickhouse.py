@@ -29,7 +29,6 @@ from rawexport.store.sql import (
     format_name,
     param_texts,
     quote_identifier,
-    stream_settings,
 )
 
 __all__ = ["ClickHouseStore"]
@@ -66,12 +65,8 @@ class ClickHouseStore:
     right when the store is opened rather than at its first use.
     """
 
-    def __init__(
-        self, url: str, *, timeout: httpx.Timeout = _TIMEOUT, stream_nice: int = 0
-    ) -> None:
-        """`stream_nice`: how much nicer streamed queries run (see `stream_settings`)."""
+    def __init__(self, url: str, *, timeout: httpx.Timeout = _TIMEOUT) -> None:
         address = ServerAddress.parse(url)
-        self._stream_settings = stream_settings(stream_nice)
         self.url = address.shown
         self.database = address.database
         self._client = httpx.Client(
@@ -101,7 +96,6 @@ class ClickHouseStore:
         url_params = self._url_params(params)
         mark = f"rawexport-stream-{uuid.uuid4().hex}"  # finds the query, to cancel it
         url_params["log_comment"] = mark
-        url_params.update(self._stream_settings)
         return ResponseStream(
             lambda: self._retrying(lambda: self._post(query, url_params, stream=True), _DROPPED),
             self.url,

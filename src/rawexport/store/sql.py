@@ -23,7 +23,6 @@ __all__ = [
     "param_texts",
     "quote_identifier",
     "quote_string",
-    "stream_settings",
 ]
 
 # Query parameters reach ClickHouse as text parsed with the TabSeparated escaping rules.
@@ -37,16 +36,6 @@ SESSION_SETTINGS: Mapping[str, str] = {
     "output_format_json_quote_64bit_integers": "0",
 }
 """Settings every query runs with, as text (a backend sends them as it can)."""
-
-
-def stream_settings(nice: int) -> dict[str, str]:
-    """Settings that run a streamed query (an export's) `nice` steps nicer than the rest.
-
-    ClickHouse's `os_thread_priority` renices the threads of the query while they run it, where
-    the engine may (with CAP_SYS_NICE, which ClickHouse's packages give the server; an embedded
-    store in a process without it accepts the setting and ignores it).
-    """
-    return {"os_thread_priority": str(nice)} if nice > 0 else {}
 
 
 ROWS_FORMAT = "JSONCompactEachRow"

@@ -19,10 +19,11 @@ seconds (the export thread is a daemon and dies with the process).
 
 Priority: a worker thread runs `export_nice` steps nicer than the rest of the process before it
 takes a job (on Linux a nice value is a thread's own, and threads inherit it when created), so
-the threads it starts for an export (planning probes, deflaters, the threads that run the
-store's queries) are nicer too; the store's own pooled threads are reniced per query by the
-store (`open_store(stream_nice=...)`). The scheduler then gives the API's event loop, heartbeats
-and the sweeper the CPU first, and exports the rest.
+the threads it starts for an export (planning, deflating, the calls into the store) are nicer
+too. The scheduler then gives the API's event loop, heartbeats and the sweeper the CPU first.
+The store engine's own query threads are left as they are: reniced as well (ClickHouse's
+`os_thread_priority`), they made getprogress slower while exports ran, not faster, and an
+embedded engine without CAP_SYS_NICE ignores that setting anyway (docs/performance.md).
 
 Waking: `notify` wakes the idle workers of this process; the queue's listener (PostgreSQL)
 calls it for jobs submitted by any process; otherwise idle workers look every `poll_s`.
