@@ -6,6 +6,8 @@ connections committed since the last one, and must not hold the database between
 
 from __future__ import annotations
 
+import gc
+import os
 import sqlite3
 from pathlib import Path
 
@@ -87,3 +89,20 @@ def _percent(engine: Engine, token: str, job_id: str) -> int:
 
 def _token_of(accounts: Accounts, user_id: str) -> str:
     return accounts.reset_token(user_id)
+
+
+def test_the_kept_connection_goes_with_its_engine(tmp_path: Path) -> None:
+    database = tmp_path / "meta.sqlite3"
+    engine = connect(f"sqlite:///{database}")
+    assert user_and_own_job(engine, "not-a-token", "") == (None, None)
+    assert _open_files_of(database)  # the read keeps its connection
+    engine.dispose()
+    del engine
+    gc.collect()
+    assert _open_files_of(database) == []
+
+
+def _open_files_of(database: Path) -> list[str]:
+    """The files of this process open on `database` (its WAL and index files included)."""
+    opened = (os.readlink(link) for link in Path("/proc/self/fd").iterdir() if link.is_symlink())
+    return [name for name in opened if name.startswith(str(database))]

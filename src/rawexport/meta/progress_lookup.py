@@ -15,13 +15,14 @@ through the pool, which ends the read transaction at checkin.
 from __future__ import annotations
 
 import hmac
+import sqlite3
 import threading
+import weakref
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Boolean, Engine, RowMapping, bindparam, select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from rawexport.meta.accounts import User
@@ -46,10 +47,11 @@ _COMPILED: WeakKeyDictionary[Dialect, SQLCompiler] = WeakKeyDictionary()
 
 
 class _HeldConnections(threading.local):
-    """This thread's SQLite connections, one per engine, closed once the engine is gone."""
+    """This thread's SQLite connections, one per engine, closed once the engine is gone (they
+    hold nothing of it, so the engine can go)."""
 
     def __init__(self) -> None:
-        self.by_engine: WeakKeyDictionary[Engine, PoolProxiedConnection] = WeakKeyDictionary()
+        self.by_engine: WeakKeyDictionary[Engine, sqlite3.Connection] = WeakKeyDictionary()
 
 
 _HELD = _HeldConnections()
@@ -78,7 +80,7 @@ def _fetch_one(engine: Engine, values: dict[str, str]) -> dict[str, Any] | None:
     if compiled.positiontup:
         args = tuple(params[name] for name in compiled.positiontup)
     held = engine.dialect.name == "sqlite"
-    connection = _held_connection(engine) if held else engine.raw_connection()
+    connection: Any = _held_connection(engine) if held else engine.raw_connection()
     try:
         cursor = connection.cursor()
         cursor.execute(compiled.string, args)
@@ -97,10 +99,12 @@ def _fetch_one(engine: Engine, values: dict[str, str]) -> dict[str, Any] | None:
     return row
 
 
-def _held_connection(engine: Engine) -> PoolProxiedConnection:
+def _held_connection(engine: Engine) -> sqlite3.Connection:
     connection = _HELD.by_engine.get(engine)
     if connection is None:
-        connection = engine.raw_connection()  # made by the engine: WAL, autocommit, timeouts
-        connection.detach()  # the pool neither resets it nor closes it; the garbage collector does
+        pooled = engine.raw_connection()  # made by the engine: WAL, autocommit, timeouts
+        pooled.detach()  # the pool neither resets it nor closes it; the garbage collector does
+        connection = cast(sqlite3.Connection, pooled.dbapi_connection)
         _HELD.by_engine[engine] = connection
+        weakref.finalize(engine, connection.close)  # its file stays open no longer than the engine
     return connection
