@@ -100,14 +100,9 @@ def create_app(
     # Clients poll getprogress: it is served by a plain Starlette route, without FastAPI's
     # per-request dependency solving (a tenth of a poll's CPU); the routes below, which it
     # shadows, document it.
-    app.router.routes.append(_PlainRoute(f"{API_PREFIX}/getprogress", getprogress, ["GET", "POST"]))
-    route(
-        f"{API_PREFIX}/getprogress",
-        getprogress,
-        ["GET", "POST"],
-        "A job's status",
-        GETPROGRESS,
-    )
+    progress_path, progress_methods = f"{API_PREFIX}/getprogress", ["GET", "POST"]
+    app.router.routes.append(_PlainRoute(progress_path, getprogress, progress_methods))
+    route(progress_path, getprogress, progress_methods, "A job's status", GETPROGRESS)
     route(
         DOWNLOAD_PATH,
         download,
