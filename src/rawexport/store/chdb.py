@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -26,9 +24,11 @@ from rawexport.store.chdb_stream import FifoStream
 from rawexport.store.sql import (
     ROWS_FORMAT,
     SESSION_SETTINGS,
+    cancel_marked,
     decode_rows,
     format_name,
     param_texts,
+    query_mark,
     quote_identifier,
     quote_string,
 )
@@ -114,10 +114,10 @@ class ChdbStore:
 
     def stream(self, sql: str, params: Params | None, fmt: str) -> FifoStream:
         """The result written by chDB into a FIFO; its rows are known at the end."""
-        mark = f"rawexport-stream-{uuid.uuid4().hex}"  # finds the query, to cancel it
+        mark = query_mark()
         return FifoStream(
             partial(self._write_result, sql, params, format_name(fmt), mark),
-            partial(self._cancel_marked, mark),
+            partial(cancel_marked, self.execute, mark),
         )
 
     def _write_result(self, sql: str, params: Params | None, fmt: str, mark: str, path: str) -> int:
@@ -127,12 +127,6 @@ class ChdbStore:
             f" SETTINGS log_comment = {quote_string(mark)}"
         )
         return self._query(into, "Null", params).rows_read()
-
-    def _cancel_marked(self, mark: str) -> None:
-        # By a setting, not a comment: chDB shows a query with parameters without its comments.
-        kill = "KILL QUERY WHERE Settings['log_comment'] = {mark:String} ASYNC"
-        with contextlib.suppress(StoreError):  # asked again until the query has ended
-            self.execute(kill, {"mark": mark})
 
     def insert(self, table: str, source_path: str, fmt: str, columns: Sequence[str] = ()) -> None:
         column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""

@@ -9,10 +9,8 @@ is the exception text, with its code in `X-ClickHouse-Exception-Code`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -25,9 +23,11 @@ from rawexport.store.clickhouse_url import ServerAddress
 from rawexport.store.sql import (
     ROWS_FORMAT,
     SESSION_SETTINGS,
+    cancel_marked,
     decode_rows,
     format_name,
     param_texts,
+    query_mark,
     quote_identifier,
 )
 
@@ -94,18 +94,13 @@ class ClickHouseStore:
         """The response body as it arrives; the server does not say how many rows it holds."""
         query = f"{sql}\nFORMAT {format_name(fmt)}"
         url_params = self._url_params(params)
-        mark = f"rawexport-stream-{uuid.uuid4().hex}"  # finds the query, to cancel it
+        mark = query_mark()
         url_params["log_comment"] = mark
         return ResponseStream(
             lambda: self._retrying(lambda: self._post(query, url_params, stream=True), _DROPPED),
             self.url,
-            partial(self._cancel_marked, mark),
+            partial(cancel_marked, self.execute, mark),
         )
-
-    def _cancel_marked(self, mark: str) -> None:
-        kill = "KILL QUERY WHERE Settings['log_comment'] = {mark:String} ASYNC"
-        with contextlib.suppress(StoreError):  # asked again until the query has ended
-            self.execute(kill, {"mark": mark})
 
     def insert(self, table: str, source_path: str, fmt: str, columns: Sequence[str] = ()) -> None:
         column_list = f" ({', '.join(map(quote_identifier, columns))})" if columns else ""

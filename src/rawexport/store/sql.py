@@ -7,20 +7,24 @@ parameters are made once, here, whatever runs them.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
-from rawexport.store.base import Params
+from rawexport.store.base import Params, StoreError
 
 __all__ = [
     "ROWS_FORMAT",
     "SESSION_SETTINGS",
+    "cancel_marked",
     "decode_rows",
     "format_name",
     "param_texts",
+    "query_mark",
     "quote_identifier",
     "quote_string",
 ]
@@ -83,3 +87,18 @@ def _param_text(value: Any) -> str:
 
 def _element_literal(value: Any) -> str:
     return quote_string(value) if isinstance(value, str) else _param_text(value)
+
+
+def query_mark() -> str:
+    """A mark for a streamed query's `log_comment` setting, by which it is found to be stopped."""
+    return f"rawexport-stream-{uuid.uuid4().hex}"
+
+
+def cancel_marked(execute: Callable[[str, Params], None], mark: str) -> None:
+    """Stop the query marked `mark` (`query_mark`), through the store's `execute`.
+
+    By a setting, not a comment: chDB shows a query with parameters without its comments. A
+    failure is ignored: the caller asks again until the query has ended.
+    """
+    with contextlib.suppress(StoreError):
+        execute("KILL QUERY WHERE Settings['log_comment'] = {mark:String} ASYNC", {"mark": mark})
