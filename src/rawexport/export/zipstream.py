@@ -75,7 +75,7 @@ def write_zip(
         ThreadPoolExecutor(max(1, len(ahead)), thread_name_prefix="rawexport-early") as side,
     ):
 
-        def start(part: _Part, threads: ThreadPoolExecutor = pool) -> DeflatedMember:
+        def start(part: _Part, threads: ThreadPoolExecutor) -> DeflatedMember:
             deflated = DeflatedMember(part.chunks, spool_chunks, last=part.last)
             threads.submit(deflated.run)
             return deflated
@@ -88,7 +88,7 @@ def write_zip(
 
         try:
             for part in _parts(members):
-                in_flight.append((part, start(part)))
+                in_flight.append((part, start(part, pool)))
                 if len(in_flight) == producers:
                     write_first(in_flight)
             while in_flight:
@@ -97,7 +97,7 @@ def write_zip(
                 write_first(made_early)
             if trailer is not None:
                 for part in _parts([trailer()]):
-                    in_flight.append((part, start(part)))
+                    in_flight.append((part, start(part, pool)))
                     write_first(in_flight)
         except BaseException:
             for _, deflated in [*in_flight, *made_early]:

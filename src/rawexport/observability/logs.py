@@ -46,8 +46,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`TEXT_FORMAT`, its date made once a second: `strftime` on every line was a tenth of the
-    cost of an access log line."""
+    """`TEXT_FORMAT`, its date made once a second rather than by `strftime` on every line: the
+    access log writes a line a request."""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
