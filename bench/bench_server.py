@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -17,7 +18,14 @@ import psutil
 
 from rawexport.domain.paths import API_PREFIX
 
-__all__ = ["PROGRESS_POLL_S", "BenchServer", "PeakRss", "cli", "cpu_seconds"]
+__all__ = [
+    "PROGRESS_POLL_S",
+    "BenchServer",
+    "PeakRss",
+    "cli",
+    "cpu_seconds",
+    "evict_library_pages",
+]
 
 RAWEXPORT = [sys.executable, "-m", "rawexport.cli.main"]
 # The environment the bench was started with, taken before the bench imports rawexport (whose
@@ -54,11 +62,17 @@ class PeakRss:
     to the current RSS (Linux 4.0+). So the peak is exact, however brief the spike,
     and measuring costs no CPU while the job runs. A child that exits inside the block is not
     counted (the server starts none while it exports).
+
+    `file_pages` is the part of the resident memory at the end that is pages of files mapped
+    (chDB's library above all): clean, shared with any process that maps them, and as many as
+    the page cache held around what the process touched (the kernel maps cached neighbours of
+    a faulting page), so they depend on what ran before; see `evict_library_pages`.
     """
 
     def __init__(self, pid: int) -> None:
         self._process = psutil.Process(pid)
         self.peak = 0
+        self.file_pages = 0
 
     @staticmethod
     def rss_of(pid: int) -> int:
@@ -74,7 +88,28 @@ class PeakRss:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.peak = sum(_high_water_mark(p.pid) for p in self._family())
+        family = self._family()
+        self.peak = sum(_status_kb(p.pid, "VmHWM") for p in family) * 1024
+        self.file_pages = sum(_status_kb(p.pid, "RssFile") for p in family) * 1024
+
+
+def evict_library_pages() -> None:
+    """Drop chDB's library from the page cache, where no running process maps it.
+
+    A process mapping a library gets, with each page it faults in, the neighbours the page
+    cache holds: the same server's resident memory was 170 MB to 350 MB of library pages
+    depending on how many earlier processes had run. From a cold cache every server starts
+    alike, with the pages it reads itself.
+    """
+    spec = importlib.util.find_spec("chdb")
+    if spec is None or spec.origin is None:
+        return
+    for library in Path(spec.origin).parent.glob("_chdb*.so"):
+        fd = os.open(library, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -92,11 +127,11 @@ def cpu_seconds(pid: int) -> float:
     return float(total + reaped.children_user + reaped.children_system)
 
 
-def _high_water_mark(pid: int) -> int:
+def _status_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise SystemExit(f"no VmHWM in /proc/{pid}/status: peak memory needs Linux")
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise SystemExit(f"no {field} in /proc/{pid}/status: peak memory needs Linux")
 
 
 class BenchServer:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -286,3 +288,17 @@ def test_unknown_file_ending(
     path.write_text("<x/>")
     with pytest.raises(ValueError, match="unknown file ending"):
         load_file(event_store, app_id, path, ledger=ledger)
+
+
+def test_a_process_without_chdb_holds_no_pyarrow_until_it_reads_parquet() -> None:
+    # An API node or worker on a ClickHouse server imports all of this and never chDB (which
+    # imports pyarrow itself); pyarrow with numpy is tens of MB it would hold for nothing.
+    script = (
+        "import sys\n"
+        "import rawexport.cli.main, rawexport.cli.serve, rawexport.cli.worker\n"
+        "import rawexport.store.loading, rawexport.http.app, rawexport.workers.pool\n"
+        "print(sorted({'chdb', 'pyarrow', 'numpy'} & sys.modules.keys()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

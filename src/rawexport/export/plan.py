@@ -43,6 +43,9 @@ _FILE_QUERY_SETTINGS = ", ".join(
         # A job makes several files (and parts of files) at once, one per core: one thread a
         # query is enough, and each more held its own buffers (about 20 MB of peak a job).
         "max_threads = 1",
+        # Formatting in threads of its own hands every block over twice: in this one thread,
+        # alternating with it, an export took 5 % less CPU and time (3 M rows, in-process).
+        "output_format_parallel_formatting = 0",
     )
 )
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow.parquet as pq
 
 from rawexport.domain import catalog
 from rawexport.domain.catalog import Kind
@@ -117,6 +116,11 @@ def _from_parquet_value(kind: Kind, value: Any) -> Any:
 
 
 def _parquet(path: Path, users: bool) -> Iterator[Record]:
+    # Imported here, not with the module: pyarrow and numpy are about 45 MB resident, which an
+    # API node or worker on a ClickHouse server (no chDB, which imports them itself) would
+    # otherwise hold without ever reading Parquet.
+    import pyarrow.parquet as pq
+
     number = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS):
         for cells in batch.to_pylist():
