@@ -141,9 +141,8 @@ def run_server(
     return _spec(app, start, events), list(results.values())
 
 
-def run_direct(
-    store: EventStore, work: Path, rows: int, events: list[str], repeat: int
-) -> tuple[JobSpec, Measured]:
+def load_direct(store: EventStore, work: Path, rows: int, events: list[str]) -> JobSpec:
+    """Load the bench's rows into `store` in this process; the job that exports them all."""
     app = f"bench-direct-{rows}"
     start = _window_start()
     with tempfile.TemporaryDirectory(dir=work) as tmp:
@@ -151,7 +150,13 @@ def run_direct(
         ledger = BatchLedger(connect(f"sqlite:///{Path(tmp) / 'meta.sqlite3'}"), lease_s=60)
         for i, path in enumerate(files):
             load_file(store, app, path, ledger=ledger, users=i == 0)
-    spec = _spec(app, start, events)
+    return _spec(app, start, events)
+
+
+def run_direct(
+    store: EventStore, work: Path, rows: int, events: list[str], repeat: int
+) -> tuple[JobSpec, Measured]:
+    spec = load_direct(store, work, rows, events)
     idle = PeakRss.rss_of(os.getpid())
     engine_runs = []
     with PeakRss(os.getpid()) as memory:
