@@ -1,8 +1,9 @@
 """Reports as files of one directory (the default: DATA_DIR/reports).
 
-A report is written into a temporary file beside its target and renamed into place once it is
-complete and on disk, so a reader sees the whole file or none. Reports are private to the
-service: files are 0600 and the directory it makes 0700, whatever the umask.
+A report is written into a temporary file beside its target (around the page cache where the
+filesystem allows: `direct_file.py`) and renamed into place once it is complete and on disk, so
+a reader sees the whole file or none. Reports are private to the service: files are 0600 and
+the directory it makes 0700, whatever the umask.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import uuid
 from collections.abc import Generator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
 
 from rawexport.reports.base import InUse, ReportObject, ReportStoreError
+from rawexport.reports.direct_file import DirectFile
 
 __all__ = ["LocalReportStore", "LocalReportWriter"]
 
@@ -29,13 +30,12 @@ class LocalReportWriter:
     def __init__(self, target: Path) -> None:
         self._target = target
         self._temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        self._file: BinaryIO | None = None
+        self._file: DirectFile | None = None
         self._committed = False
 
     def __enter__(self) -> LocalReportWriter:
-        fd = os.open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.fchmod(fd, 0o600)  # the umask may have taken bits away; never adds any
-        self._file = os.fdopen(fd, "wb")
+        self._file = DirectFile(self._temporary, 0o600)
+        os.fchmod(self._file.fileno(), 0o600)  # the umask may have taken bits away
         return self
 
     def write(self, data: bytes) -> None:
@@ -46,8 +46,7 @@ class LocalReportWriter:
     def commit(self) -> None:
         if self._file is None:
             raise RuntimeError("the report writer is not open")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        self._file.sync()
         self._file.close()
         os.replace(self._temporary, self._target)
         self._committed = True
