@@ -27,7 +27,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from export_bench import load_direct
@@ -37,7 +36,7 @@ from rawexport.domain.jobspec import JobSpec
 from rawexport.export.engine import run_export
 from rawexport.reports.local import LocalReportStore, LocalReportWriter
 from rawexport.store import EventStore, ensure_schema, open_store
-from rawexport.store.base import Params, ResultStream
+from rawexport.store.base import ClosedOnExit, Params, ResultStream
 
 MS = 1000
 
@@ -86,21 +85,9 @@ def _what(sql: str) -> str:
     return f"rows of {table}"
 
 
-class TimedStream:
+class TimedStream(ClosedOnExit):
     def __init__(self, inner: ResultStream, query: Query) -> None:
         self._inner, self._query = inner, query
-
-    def __enter__(self) -> TimedStream:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._inner.__exit__(kind, error, tb)
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._inner:

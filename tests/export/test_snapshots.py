@@ -21,7 +21,7 @@ from rawexport.reports import LocalReportStore
 from rawexport.store import EventStore, ensure_schema, open_store, table_name
 from rawexport.store.chdb import ChdbStore
 from rawexport.store.loading import LeaseLapsed, load_file
-from rawexport.store.schema import BATCH_COLUMN, EVENT_TABLES
+from rawexport.store.schema import BATCH_COLUMN, BATCH_INDEX, EVENT_TABLES
 from rawexport.store.sql import quote_identifier
 from tests.export.conftest import END, START, Exported, Load, at, custom, standard
 
@@ -101,6 +101,25 @@ def test_a_load_moving_in_at_a_snapshot_falls_into_the_next_job(
     assert exported(event_store, app_id, tmp_path, third, after=third).result.empty
 
 
+def test_rows_of_batches_after_the_snapshot_are_not_counted(
+    event_store: EventStore, ledger: BatchLedger, load: Load, app_id: str, tmp_path: Path
+) -> None:
+    before = ledger.snapshot()
+    load(rows("first", count=3))
+    first = ledger.snapshot()
+    load(rows("second", count=2))
+
+    # Only rows of a later batch in the window: the job is empty, as if they were not there.
+    assert exported(event_store, app_id, tmp_path, before).result.empty
+    # The manifest's rows are the rows the snapshot holds (a ClickHouse server's streams are not
+    # counted, so there they are the job's own counts).
+    report = exported(event_store, app_id, tmp_path, first)
+    assert socials(report) == ["first"] * 3
+    assert [f["rows"] for f in report.manifest()["files"] if f["file"] == "sc.csv"] == [3]
+    both = exported(event_store, app_id, tmp_path, ledger.snapshot())
+    assert [f["rows"] for f in both.manifest()["files"] if f["file"] == "sc.csv"] == [5]
+
+
 def test_a_load_whose_lease_lapsed_stores_nothing(
     event_store: EventStore, app_id: str, tmp_path: Path
 ) -> None:
@@ -124,7 +143,7 @@ def test_a_load_whose_lease_lapsed_stores_nothing(
 @pytest.fixture
 def old_store(request: pytest.FixtureRequest, event_store: EventStore) -> Iterator[EventStore]:
     """A store of the same backend, in a database of its own, as a release before batches left
-    it: event tables without `_batch`."""
+    it: event tables without `_batch` (nor its index)."""
     database = f"old_{uuid.uuid4().hex[:12]}"
     if isinstance(event_store, ChdbStore):
         of_its_own = type("OldStore", (ChdbStore,), {"database": database})
@@ -133,6 +152,8 @@ def old_store(request: pytest.FixtureRequest, event_store: EventStore) -> Iterat
         store = open_store(f"{request.getfixturevalue('clickhouse_server')}/{database}")
     ensure_schema(store)
     for table in EVENT_TABLES:
+        index = BATCH_INDEX.split()[0]
+        store.execute(f"ALTER TABLE {table_name(table)} DROP INDEX {index}")
         store.execute(f"ALTER TABLE {table_name(table)} DROP COLUMN {BATCH_COLUMN}")
     yield store
     store.execute(f"DROP DATABASE {quote_identifier(database)}")
@@ -148,7 +169,13 @@ def test_an_old_store_gets_the_column_in_place_and_its_rows_are_the_first_snapsh
         " VALUES ({app:String}, {t:Int64}, 1, 'stored before'), ('other', {t:Int64}, 1, 'x')",
         {"app": app_id, "t": at(5)},
     )
-    ensure_schema(old_store)  # as on start: the column comes back, the rows stay
+    ensure_schema(old_store)  # as on start: the column and its index come back, the rows stay
+    indexed = old_store.rows(
+        "SELECT table FROM system.data_skipping_indices"
+        " WHERE database = currentDatabase() AND name = {i:String}",
+        {"i": BATCH_INDEX.split()[0]},
+    )
+    assert sorted(t for (t,) in indexed) == sorted(t.table for t in EVENT_TABLES)
     first = ledger.snapshot()
     load_file(old_store, app_id, _file(tmp_path, rows("new")), ledger=ledger)
     second = ledger.snapshot()

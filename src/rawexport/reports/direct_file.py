@@ -27,9 +27,10 @@ _O_DIRECT = getattr(os, "O_DIRECT", 0)  # Linux; elsewhere files go through the 
 
 
 class DirectFile:
-    """A file created at `path` (it must not exist), written by `write`, made durable by
-    `sync`. The bytes gather in a page-aligned buffer of 1 MiB, written out whole; `sync`
-    writes the rest padded to a block, then cuts the file back to the bytes written."""
+    """A file created at `path` (it must not exist), written by `write`, then made durable by
+    one `sync`, which ends the writing. The bytes gather in a page-aligned buffer of 1 MiB,
+    written out whole; `sync` writes the rest padded to a block, then cuts the file back to the
+    bytes written."""
 
     def __init__(self, path: Path, mode: int) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
@@ -38,7 +39,10 @@ class DirectFile:
         except OSError as error:
             if error.errno != errno.EINVAL or not _O_DIRECT:
                 raise
-            self._fd = os.open(path, flags, mode)  # no O_DIRECT on this filesystem
+            # No O_DIRECT on this filesystem. Linux refuses it only once the file is made, and
+            # O_EXCL made sure that file is this call's.
+            path.unlink(missing_ok=True)
+            self._fd = os.open(path, flags, mode)
         self._buffer = mmap.mmap(-1, _BUFFER)
         self._view = memoryview(self._buffer)
         self._filled = 0

@@ -3,8 +3,9 @@
 Every event table holds `app_id`, the event time `time` (UNIX ms, never null; for `rp` and `sbs`
 it is the report's `date`), then the catalogue's columns and extra columns. User cards live in a
 ReplacingMergeTree: a newer `_version` of a card replaces the older one, so readers use FINAL.
-Every event row also carries `_batch`, the load batch that stored it (`rawexport.meta.batches`):
-jobs export the rows of the batches up to their snapshot. It is no column of any report.
+Every event row also carries `_batch`, the load batch that stored it (`rawexport.meta.batches`),
+with a minmax index: jobs export the rows of the batches up to their snapshot. It is no column
+of any report.
 Tables are named without a database: they live in the store's own (`EventStore.database`), which
 the store creates when it opens.
 """
@@ -17,7 +18,7 @@ from rawexport.domain import catalog
 from rawexport.store.base import EventStore
 from rawexport.store.loading.batches import batches_table_statement
 from rawexport.store.sql import quote_identifier
-from rawexport.store.upgrades import add_column, upgrade_store
+from rawexport.store.upgrades import add_column, add_index, upgrade_store
 
 __all__ = [
     "BATCH_COLUMN",
@@ -33,6 +34,9 @@ VERSION_COLUMN = "_version"
 BATCH_COLUMN = "_batch"
 BATCH_DEFINITION = f"{BATCH_COLUMN} UInt64 DEFAULT 0"
 """Rows stored before the column existed read as batch 0: part of every first snapshot."""
+BATCH_INDEX = f"batch_range {BATCH_COLUMN} TYPE minmax GRANULARITY 1"
+"""The batches of each granule: a query for the rows loaded after a snapshot skips every
+granule loaded before it, so a job's counts need not read the batch of every row."""
 EVENT_TABLES: tuple[catalog.Table, ...] = (*catalog.STANDARD_EVENTS.values(), catalog.CUSTOM_TABLE)
 
 # Sorting keys cannot be Nullable; loading rejects events and cards without them anyway.
@@ -70,7 +74,7 @@ def stored_columns(table: catalog.Table) -> tuple[tuple[str, str], ...]:
 def _create_statement(table: catalog.Table) -> str:
     columns = ",\n    ".join(f"{quote_identifier(n)} {t}" for n, t in stored_columns(table))
     if table is not catalog.USERS:
-        columns += f",\n    {BATCH_DEFINITION}"
+        columns += f",\n    {BATCH_DEFINITION},\n    INDEX {BATCH_INDEX}"
     if table is catalog.USERS:
         engine = f"ReplacingMergeTree({VERSION_COLUMN})"
         order = "app_id, `devtodev ID`"
@@ -89,6 +93,7 @@ def ensure_schema(store: EventStore) -> None:
         store.execute(_create_statement(table))
     store.execute(batches_table_statement())
     add_column(store, EVENT_TABLES, BATCH_DEFINITION)
+    add_index(store, EVENT_TABLES, BATCH_INDEX)
     upgrade_store(store)
 
 

@@ -5,7 +5,7 @@ catalogue has since changed is converted here, in place, each time the store is 
 store already up to date costs one look at `system.columns`).
 
 Columns added since (`_batch`) are added to the tables that lack them; rows stored before
-read as the column's default.
+read as the column's default. So are indexes (`_batch`'s minmax).
 
 `rp.status` was text and is a boolean ("is transaction valid or not", like `pe.success`). The
 old text becomes: `true`, `1`, `yes`, `valid`, `success` (any case) → true; `false`, `0`, `no`,
@@ -22,7 +22,7 @@ from rawexport.domain import catalog
 from rawexport.store.base import EventStore
 from rawexport.store.sql import quote_identifier, quote_string
 
-__all__ = ["UPGRADES", "TextToBool", "add_column", "upgrade_store"]
+__all__ = ["UPGRADES", "TextToBool", "add_column", "add_index", "upgrade_store"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,24 @@ def upgrade_store(store: EventStore) -> None:
     for upgrade in UPGRADES:
         if upgrade.stored_type(store) == "Nullable(String)":
             upgrade.apply(store)
+
+
+def add_index(store: EventStore, tables: Iterable[catalog.Table], definition: str) -> None:
+    """Add the data-skipping index `definition` (`name expression TYPE ...`) to those `tables`
+    that lack it. Parts stored before get it as they are merged, not at once: until then a query
+    reads them as it did without the index, so nothing waits on rewriting a large table."""
+    name = definition.split()[0]
+    having = store.rows(
+        "SELECT table FROM system.data_skipping_indices"
+        " WHERE database = currentDatabase() AND name = {i:String}",
+        {"i": name},
+    )
+    found = {str(table) for (table,) in having}
+    for table in tables:
+        if table.table not in found:
+            store.execute(
+                f"ALTER TABLE {quote_identifier(table.table)} ADD INDEX IF NOT EXISTS {definition}"
+            )
 
 
 def add_column(store: EventStore, tables: Iterable[catalog.Table], definition: str) -> None:
