@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import multiprocessing
 import os
@@ -142,15 +143,19 @@ def run_server(
 
 
 def load_direct(store: EventStore, work: Path, rows: int, events: list[str]) -> JobSpec:
-    """Load the bench's rows into `store` in this process; the job that exports them all."""
+    """Load the bench's rows into `store` in this process; the job that exports them all,
+    with the snapshot a server's setjob would give it."""
     app = f"bench-direct-{rows}"
     start = _window_start()
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         files = write_bench_files(Path(tmp), rows, events, start * 1000, DAY_S * 1000)
-        ledger = BatchLedger(connect(f"sqlite:///{Path(tmp) / 'meta.sqlite3'}"), lease_s=60)
+        engine = connect(f"sqlite:///{Path(tmp) / 'meta.sqlite3'}")
+        ledger = BatchLedger(engine, lease_s=60)
         for i, path in enumerate(files):
             load_file(store, app, path, ledger=ledger, users=i == 0)
-    return _spec(app, start, events)
+        snapshot = ledger.snapshot()
+        engine.dispose()
+    return dataclasses.replace(_spec(app, start, events), snapshot=snapshot)
 
 
 def run_direct(

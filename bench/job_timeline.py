@@ -73,7 +73,7 @@ class Timeline:
 
 def _what(sql: str) -> str:
     """A query's part in the job, told from its text."""
-    if sql.startswith("SELECT count()"):
+    if sql.startswith("SELECT count()") or sql.startswith("SELECT (SELECT count()"):
         return "count rows"
     if "quantile" in sql:
         return "cut in parts"
