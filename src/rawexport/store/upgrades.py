@@ -87,32 +87,30 @@ def add_index(store: EventStore, tables: Iterable[catalog.Table], definition: st
     """Add the data-skipping index `definition` (`name expression TYPE ...`) to those `tables`
     that lack it. Parts stored before get it as they are merged, not at once: until then a query
     reads them as it did without the index, so nothing waits on rewriting a large table."""
-    name = definition.split()[0]
-    having = store.rows(
-        "SELECT table FROM system.data_skipping_indices"
-        " WHERE database = currentDatabase() AND name = {i:String}",
-        {"i": name},
-    )
-    found = {str(table) for (table,) in having}
-    for table in tables:
-        if table.table not in found:
-            store.execute(
-                f"ALTER TABLE {quote_identifier(table.table)} ADD INDEX IF NOT EXISTS {definition}"
-            )
+    for table in _lacking(store, tables, "data_skipping_indices", definition.split()[0]):
+        store.execute(
+            f"ALTER TABLE {quote_identifier(table.table)} ADD INDEX IF NOT EXISTS {definition}"
+        )
 
 
 def add_column(store: EventStore, tables: Iterable[catalog.Table], definition: str) -> None:
     """Add the column `definition` (`name Type DEFAULT x`) to those `tables` that lack it: in
     place, without rewriting a row (ClickHouse reads the default for parts made before)."""
-    name = definition.split()[0]
+    for table in _lacking(store, tables, "columns", definition.split()[0]):
+        store.execute(
+            f"ALTER TABLE {quote_identifier(table.table)} ADD COLUMN IF NOT EXISTS"
+            f" {definition} {_SYNC}"
+        )
+
+
+def _lacking(
+    store: EventStore, tables: Iterable[catalog.Table], listing: str, name: str
+) -> list[catalog.Table]:
+    """Those of `tables` that have no `name` in `system.<listing>` (columns, indexes)."""
     having = store.rows(
-        "SELECT table FROM system.columns WHERE database = currentDatabase() AND name = {c:String}",
-        {"c": name},
+        f"SELECT table FROM system.{listing}"
+        " WHERE database = currentDatabase() AND name = {n:String}",
+        {"n": name},
     )
     found = {str(table) for (table,) in having}
-    for table in tables:
-        if table.table not in found:
-            store.execute(
-                f"ALTER TABLE {quote_identifier(table.table)} ADD COLUMN IF NOT EXISTS"
-                f" {definition} {_SYNC}"
-            )
+    return [table for table in tables if table.table not in found]
