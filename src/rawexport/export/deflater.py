@@ -15,10 +15,15 @@ from dataclasses import dataclass
 
 from isal import isal_zlib
 
-__all__ = ["Deflated", "DeflatedMember"]
+__all__ = ["Deflated", "DeflatedMember", "raw_deflater"]
 
 _LEVEL = 1  # ISA-L level 1: several times faster than zlib at about zlib's level-1 ratio
 _RAW_DEFLATE = -15  # ZIP entries hold raw deflate data, without a zlib header
+
+
+def raw_deflater() -> isal_zlib.Compress:
+    """A compressor as every member's: raw deflate (as ZIP holds it) at ISA-L level 1."""
+    return isal_zlib.compressobj(_LEVEL, isal_zlib.DEFLATED, _RAW_DEFLATE)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class DeflatedMember:
         """The most chunks the spool held at once (for tests of the bound)."""
 
     def run(self) -> None:
-        compressor = isal_zlib.compressobj(_LEVEL, isal_zlib.DEFLATED, _RAW_DEFLATE)
+        compressor = raw_deflater()
         crc = compressed = uncompressed = 0
         chunks = iter(self._chunks)
         try:
