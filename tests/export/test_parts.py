@@ -1,9 +1,11 @@
-"""Files made in parts on several threads: the same report as made whole, on one thread."""
+"""Files made in parts on several threads: the same report as made whole, on one thread, and
+the parts cut from the table's primary index where it can, from the rows where it cannot."""
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -11,8 +13,12 @@ import pytest
 from rawexport.domain.jobspec import Format, JobSpec
 from rawexport.export import parts
 from rawexport.export.engine import run_export
+from rawexport.export.params import QueryParams
+from rawexport.export.parts import part_sources
+from rawexport.export.plan import count_files
 from rawexport.reports import LocalReportStore
 from rawexport.store import EventStore
+from rawexport.store.base import Params
 
 from .conftest import END, START, Load, at, custom, standard
 
@@ -61,3 +67,69 @@ def test_parts_on_threads_make_the_same_report_as_one_thread(
     assert cut == whole  # every file byte for byte, the manifest too
     manifest = orjson.loads(cut["manifest.json"])
     assert [f["rows"] for f in manifest["files"]][:2] == [2000, 900]
+
+
+class Recorded:
+    """The real store, with the SQL of every `rows` query it was asked."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self.queries: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        self.queries.append(sql)
+        return self._store.rows(sql, params)
+
+
+def _insert_gs(store: EventStore, app: str, rows: int) -> None:
+    """`rows` session rows of `app`, ever denser in time: cut by time alone, parts would differ."""
+    store.execute(
+        "INSERT INTO ev_gs (app_id, time, `devtodev ID`, _batch)"
+        " SELECT {app:String}, {start:Int64} + intDiv(number * number, 100000), number % 500, 1"
+        " FROM numbers({rows:UInt64})",
+        {"app": app, "start": at(0), "rows": rows},
+    )
+
+
+def _cut(store: EventStore, app: str, parts: int, *, marks: str | None = None) -> list[int]:
+    """The rows of each part of the app's `gs.csv` cut into `parts`."""
+    params = QueryParams()
+    spec = JobSpec(app, START, END, (standard("gs"),))
+    (file,) = count_files(store, spec, params, ".csv", set())
+    sources = part_sources(store, file.source, marks or file.marks, params, parts)
+    counts = [int(store.rows(f"SELECT count() {s}", params.values)[0][0]) for s in sources]
+    assert sum(counts) == file.rows  # every row in one part, and only the app's
+    return counts
+
+
+def test_a_large_file_is_cut_at_its_primary_index_without_reading_its_rows(
+    event_store: EventStore, app_id: str
+) -> None:
+    _insert_gs(event_store, app_id, 300_000)  # 36 granules, for 4 parts of 9
+    _insert_gs(event_store, f"{app_id}-decoy", 300_000)  # the same times, another app
+    store = Recorded(event_store)
+
+    counts = _cut(store, app_id, 4)
+
+    cut = [q for q in store.queries if "quantiles" in q]
+    assert len(cut) == 1 and "mergeTreeIndex(" in cut[0]  # the marks, not the rows
+    assert len(counts) == 4
+    granule = 8192  # each bound is off by up to one granule's rows
+    assert all(abs(rows - 300_000 / 4) <= 2 * granule for rows in counts), counts
+
+
+def test_the_rows_are_cut_where_the_index_cannot_cut_them(
+    event_store: EventStore, app_id: str
+) -> None:
+    _insert_gs(event_store, app_id, 6_000)  # one granule: too coarse for 2 parts
+    store = Recorded(event_store)
+    halves = _cut(store, app_id, 2)
+    assert [q for q in store.queries if "quantiles(" in q and "FROM `ev_gs`" in q]
+    assert all(abs(rows - 3_000) <= 30 for rows in halves), halves  # early times repeat
+
+    # A server whose index cannot be read (a ClickHouse before mergeTreeIndex) cuts the same.
+    unreadable = "FROM mergeTreeIndex(currentDatabase(), `no_such_table`) WHERE 1"
+    assert _cut(event_store, app_id, 2, marks=unreadable) == halves

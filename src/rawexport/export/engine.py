@@ -176,7 +176,9 @@ def _plan_ahead(
         if file.source not in keys:
             keys[file.source] = planning.submit(spread_keys, store, file.table, file.source, params)
             parts = part_count(file.rows, threads)
-            cuts[file.source] = planning.submit(part_sources, store, file.source, params, parts)
+            cuts[file.source] = planning.submit(
+                part_sources, store, file.source, file.marks, params, parts
+            )
             if len(keys) == 1:
                 wait([keys[file.source], cuts[file.source]])
     return [(file, keys[file.source], cuts[file.source]) for file in files]

@@ -63,6 +63,9 @@ class CountedFile:
     table: Table
     source: str
     rows: int
+    marks: str
+    """`FROM ... WHERE ...` over the marks of the table's primary index (one a granule) that
+    hold its rows: read to cut the file into parts (`parts.py`) without reading the rows."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,12 @@ def count_files(
     with its rows counted (one `count()` each, at once). `taken` holds the lower-cased file
     names in use."""
     app = params.add(spec.app_id, "String")
-    window = [
+    keys = [  # on the sorting key: the primary index answers them
         f"app_id = {app}",
         f"time >= {params.add(spec.start_ms, 'Int64')}",
         f"time < {params.add(spec.end_ms, 'Int64')}",
     ]
+    window = [*keys]
     if spec.after_snapshot is not None:  # continue_from: the batches after that job's
         window.append(f"{BATCH_COLUMN} > {params.add(spec.after_snapshot, 'UInt64')}")
     snapshot = None if spec.snapshot is None else params.add(spec.snapshot, "UInt64")
@@ -102,19 +106,20 @@ def count_files(
         common.append(matching_users_sql(spec.users_filter, app, params))
     # One source, and one count, per distinct rows asked: an event under a hundred aliases is
     # counted once (and read once by users.csv), so the cost grows with what is asked only.
-    by_rows: dict[str, tuple[Table, str]] = {}
+    by_rows: dict[str, tuple[Table, str, str]] = {}
     for s in selections:
         if _rows_key(s) not in by_rows:
-            by_rows[_rows_key(s)] = _source(s, common, params)
-    unique = [source for _, source in by_rows.values()]
+            table, source = _source(s, common, params)
+            by_rows[_rows_key(s)] = table, source, _marks(s, table, keys, params)
+    unique = [source for _, source, _ in by_rows.values()]
     with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
         counted = pool.map(lambda s: _count(store, s, snapshot, params), unique)
         rows = dict(zip(unique, counted, strict=True))
     files = []
     for s in selections:
-        table, source = by_rows[_rows_key(s)]
+        table, source, marks = by_rows[_rows_key(s)]
         name = safe_file_name(s.file_stem, extension, taken)
-        files.append(CountedFile(name, s, table, _up_to(source, snapshot), rows[source]))
+        files.append(CountedFile(name, s, table, _up_to(source, snapshot), rows[source], marks))
     return files
 
 
@@ -175,15 +180,30 @@ def _table(selection: EventSelection) -> Table:
 def _source(selection: EventSelection, common: list[str], params: QueryParams) -> tuple[Table, str]:
     """The table of `selection` and `FROM ... WHERE ...` selecting its rows."""
     table = _table(selection)
-    conditions = [*common]
+    conditions = [*common, *_event_key(selection, params)]
     if table is SBS_PAYMENTS:
         conditions.append(f"event_type IN {params.add(list(SBS_PAYMENT_TYPES), 'Array(String)')}")
     if selection.custom:
-        conditions.append(f"event = {params.add(selection.event, 'String')}")
         conditions.extend(
             filter_sql(f, param_subject(f.name, params), params) for f in selection.filters
         )
     return table, f"FROM {table_name(table)} WHERE {' AND '.join(conditions)}"
+
+
+def _marks(selection: EventSelection, table: Table, keys: list[str], params: QueryParams) -> str:
+    """`FROM ... WHERE ...` over the primary index of `table`: a row per granule, with the
+    sorting key of its first row, for the granules of `selection` in the window `keys`.
+
+    The other conditions of the file's rows (filters, payment types, the snapshot) are not in
+    the index: what is read from it is a close guess of where the rows are, never their count.
+    """
+    conditions = " AND ".join([*keys, *_event_key(selection, params)])
+    return f"FROM mergeTreeIndex(currentDatabase(), {table_name(table)}) WHERE {conditions}"
+
+
+def _event_key(selection: EventSelection, params: QueryParams) -> list[str]:
+    """The condition on the custom events' sorting key that picks `selection`'s event."""
+    return [f"event = {params.add(selection.event, 'String')}"] if selection.custom else []
 
 
 def _count(store: EventStore, source: str, snapshot: str | None, params: QueryParams) -> int:
