@@ -18,6 +18,7 @@ from rawexport.export.engine import ExportResult, run_export
 from rawexport.meta.batches import BatchLedger
 from rawexport.reports import LocalReportStore
 from rawexport.store import EventStore
+from rawexport.store.base import Params, ResultStream
 from rawexport.store.loading import load_file
 
 START = 1_700_000_000
@@ -72,6 +73,25 @@ class Exported:
     def manifest(self) -> dict[str, Any]:
         parsed: dict[str, Any] = orjson.loads(self.read("manifest.json"))
         return parsed
+
+
+class QueryLog:
+    """The real store, keeping the text of every query it runs."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self.queries: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        self.queries.append(sql)
+        return self._store.rows(sql, params)
+
+    def stream(self, sql: str, params: Params | None, fmt: str) -> ResultStream:
+        self.queries.append(sql)
+        return self._store.stream(sql, params, fmt)
 
 
 Load = Callable[..., None]

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rawexport.domain.catalog import CUSTOM_TABLE
 from rawexport.domain.jobspec import JobSpec
 from rawexport.export.engine import run_export
 from rawexport.reports import LocalReportStore
-from rawexport.store.base import EventStore, Params, ResultStream
+from rawexport.store.base import EventStore
 from rawexport.store.schema import table_name
-from tests.export.conftest import END, START, Load, at, custom
+from tests.export.conftest import END, START, Load, QueryLog, at, custom
 
 _ALIASES = 100
-
-
-class QueryLog:
-    """The real store, keeping the text of every query it runs."""
-
-    def __init__(self, store: EventStore) -> None:
-        self._store = store
-        self.queries: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        self.queries.append(sql)
-        return self._store.rows(sql, params)
-
-    def stream(self, sql: str, params: Params | None, fmt: str) -> ResultStream:
-        self.queries.append(sql)
-        return self._store.stream(sql, params, fmt)
 
 
 def test_an_event_under_a_hundred_aliases_is_probed_once_and_read_once_per_file(

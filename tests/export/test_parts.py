@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -18,9 +17,8 @@ from rawexport.export.parts import part_sources
 from rawexport.export.plan import count_files
 from rawexport.reports import LocalReportStore
 from rawexport.store import EventStore
-from rawexport.store.base import Params
 
-from .conftest import END, START, Load, at, custom, standard
+from .conftest import END, START, Load, QueryLog, at, custom, standard
 
 
 def _report(store: EventStore, spec: JobSpec, directory: Path, threads: int) -> dict[str, bytes]:
@@ -69,21 +67,6 @@ def test_parts_on_threads_make_the_same_report_as_one_thread(
     assert [f["rows"] for f in manifest["files"]][:2] == [2000, 900]
 
 
-class Recorded:
-    """The real store, with the SQL of every `rows` query it was asked."""
-
-    def __init__(self, store: EventStore) -> None:
-        self._store = store
-        self.queries: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        self.queries.append(sql)
-        return self._store.rows(sql, params)
-
-
 def _insert_gs(store: EventStore, app: str, rows: int) -> None:
     """`rows` session rows of `app`, ever denser in time: cut by time alone, parts would differ."""
     store.execute(
@@ -110,7 +93,7 @@ def test_a_large_file_is_cut_at_its_primary_index_without_reading_its_rows(
 ) -> None:
     _insert_gs(event_store, app_id, 300_000)  # 36 granules, for 4 parts of 9
     _insert_gs(event_store, f"{app_id}-decoy", 300_000)  # the same times, another app
-    store = Recorded(event_store)
+    store = QueryLog(event_store)
 
     counts = _cut(store, app_id, 4)
 
@@ -125,7 +108,7 @@ def test_the_rows_are_cut_where_the_index_cannot_cut_them(
     event_store: EventStore, app_id: str
 ) -> None:
     _insert_gs(event_store, app_id, 6_000)  # one granule: too coarse for 2 parts
-    store = Recorded(event_store)
+    store = QueryLog(event_store)
     halves = _cut(store, app_id, 2)
     assert [q for q in store.queries if "quantiles(" in q and "FROM `ev_gs`" in q]
     assert all(abs(rows - 3_000) <= 30 for rows in halves), halves  # early times repeat
