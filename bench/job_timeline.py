@@ -36,7 +36,7 @@ from rawexport.domain.jobspec import JobSpec
 from rawexport.export.engine import run_export
 from rawexport.reports.local import LocalReportStore, LocalReportWriter
 from rawexport.store import EventStore, ensure_schema, open_store
-from rawexport.store.base import ClosedOnExit, Params, ResultStream
+from rawexport.store.base import Params, ResultStream, WrappedStream
 
 MS = 1000
 
@@ -85,9 +85,10 @@ def _what(sql: str) -> str:
     return f"rows of {table}"
 
 
-class TimedStream(ClosedOnExit):
+class TimedStream(WrappedStream):
     def __init__(self, inner: ResultStream, query: Query) -> None:
-        self._inner, self._query = inner, query
+        super().__init__(inner)
+        self._query = query
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._inner:
@@ -96,16 +97,6 @@ class TimedStream(ClosedOnExit):
             self._query.size += len(chunk)
             yield chunk
         self._query.done = time.perf_counter()
-
-    @property
-    def rows(self) -> int | None:
-        return self._inner.rows
-
-    def cancel(self) -> None:
-        self._inner.cancel()
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 class TimedStore:

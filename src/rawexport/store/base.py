@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-__all__ = ["ClosedOnExit", "EventStore", "Params", "ResultStream", "StoreError"]
+__all__ = ["ClosedOnExit", "EventStore", "Params", "ResultStream", "StoreError", "WrappedStream"]
 
 Params = Mapping[str, Any]
 """Query parameters for `{name:Type}` placeholders: str, int, float, bool, or lists of those."""
@@ -87,6 +87,27 @@ class ClosedOnExit:
 
     def close(self) -> None:
         raise NotImplementedError
+
+
+class WrappedStream(ClosedOnExit):
+    """A base of streams that watch another one go by: its rows, `cancel` and `close` are the
+    inner stream's; a subclass iterates it with what it adds."""
+
+    def __init__(self, inner: ResultStream) -> None:
+        self._inner = inner
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._inner)
+
+    @property
+    def rows(self) -> int | None:
+        return self._inner.rows
+
+    def cancel(self) -> None:
+        self._inner.cancel()
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class EventStore(Protocol):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rawexport.store.base import ClosedOnExit, EventStore, Params, ResultStream, StoreError
+from rawexport.store.base import EventStore, Params, ResultStream, StoreError, WrappedStream
 from rawexport.store.sql import ROWS_FORMAT, decode_rows
 
 __all__ = ["Interrupted", "InterruptibleStore"]
@@ -102,12 +102,12 @@ class InterruptibleStore:
             time.sleep(_CANCEL_EVERY_S)
 
 
-class _Stoppable(ClosedOnExit):
+class _Stoppable(WrappedStream):
     """A stream of the store: ends with `Interrupted`, not the backend's error, once stopped."""
 
     def __init__(self, owner: InterruptibleStore, inner: ResultStream) -> None:
+        super().__init__(inner)
         self._owner = owner
-        self._inner = inner
 
     def __iter__(self) -> Iterator[bytes]:
         try:
@@ -119,15 +119,8 @@ class _Stoppable(ClosedOnExit):
             raise
         self._owner.check()  # a killed query may also look like one that ended
 
-    @property
-    def rows(self) -> int | None:
-        return self._inner.rows
-
-    def cancel(self) -> None:
-        self._inner.cancel()
-
     def close(self) -> None:
         try:
-            self._inner.close()
+            super().close()
         finally:
             self._owner._ended(self)
